@@ -1,0 +1,23 @@
+/* whirl.h - libwhirl, Tornado's idea in C: one include for the whole
+ * library, in dependency order.  Users write #include <whirl/whirl.h>.
+ *
+ * Data flows one way: socket -> iostream -> http1 -> httpserver -> web ->
+ * your handler, and back out through the same layers.
+ */
+#ifndef WHIRL_H
+#define WHIRL_H
+
+#include "error.h"
+#include "ioloop.h"
+#include "iostream.h"
+#if __has_include("netutil.h")
+#include "netutil.h"
+#endif
+#if __has_include("tcpserver.h")
+#include "tcpserver.h"
+#endif
+#if __has_include("process.h")
+#include "process.h"
+#endif
+
+#endif
