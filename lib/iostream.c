@@ -1,0 +1,1275 @@
+/* iostream.c - buffered streams on two plain libevent events and two
+ * evbuffers (DESIGN.md: plain events measured faster and smaller than
+ * bufferevents).
+ *
+ * Invariants:
+ *   - every call out to user code is bracketed by enter()/leave(); a stream
+ *     freed during a call out is only marked, and destroyed by the
+ *     outermost leave().  After leave() returns false nothing may touch s.
+ *   - a read or write callback never runs inside the call that queued it:
+ *     work found ready is handed to the stream's own event with
+ *     event_active(), which libevent runs after the current callback.
+ *   - in/out are NULL whenever they are empty and no call out holds a
+ *     pointer into them, so an idle stream holds no buffer.
+ *   - a relay's kernel pipe holds bytes that are logically at the head of
+ *     dst's output; dst flushes them before its own buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "error.h"
+#include "internal.h"
+#include "ioloop.h"
+#include "iostream.h"
+
+#define READ_CHUNK   (64 * 1024)
+#define RELAY_LIMIT  (256 * 1024)   /* dst backlog that pauses a relay */
+#define SPLICE_CHUNK (256 * 1024)
+
+enum read_kind { READ_NONE, READ_UNTIL, READ_BYTES, READ_CLOSE };
+
+struct write_req {
+	struct write_req *next;
+	uint64_t end;                   /* done when written_total >= end */
+	whirl_stream_write_cb cb;
+	void *arg;
+};
+
+struct whirl_stream {
+	struct whirl_loop *loop;
+	struct event *rev, *wev;
+	int rfd, wfd;
+	int flags;
+	int rfd_fl, wfd_fl;             /* fcntl flags to restore (borrowed) */
+	bool r_always, w_always;        /* not pollable: always ready */
+
+	struct evbuffer *in, *out;
+
+	enum read_kind rkind;
+	char *delim;
+	size_t dlen, rmax, rn, scanned;
+	bool partial;
+	whirl_stream_read_cb rcb;
+	void *rarg;
+
+	struct write_req *wq_head, **wq_tail;
+	uint64_t queued_total, written_total;
+
+	size_t water_high;
+	bool water_above;
+	whirl_stream_water_cb water_cb;
+	void *water_arg;
+
+	whirl_stream_close_cb close_cb;
+	void *close_arg;
+
+	struct whirl_relay *src_relay;  /* relay reading this stream */
+	struct whirl_relay *dst_relay;  /* relay writing into this stream */
+
+	struct whirl_stream_stats stats;
+	int depth;
+	bool closed, freed, read_eof, reading;
+	bool shut_wanted, shut_done, close_after_flush;
+};
+
+struct whirl_relay {
+	struct whirl_stream *src, *dst;
+	enum whirl_relay_eof on_eof;
+	whirl_relay_cb done;
+	void *arg;
+	whirl_relay_filter filter;
+	void *filter_arg;
+	int pipefd[2];
+	size_t pipe_bytes;
+	uint64_t bytes;
+	bool allow_splice, eof, finished, paused;
+	int depth;
+	bool freed;
+};
+
+static void on_read_event(evutil_socket_t fd, short what, void *arg);
+static void on_write_event(evutil_socket_t fd, short what, void *arg);
+static void flush(struct whirl_stream *s);
+static void stream_fail(struct whirl_stream *s, int err);
+static void relay_pump(struct whirl_relay *r);
+static void relay_finish(struct whirl_relay *r, const char *err);
+static bool relay_dst_drained(struct whirl_relay *r);
+
+/* Lifetime */
+
+static void
+enter(struct whirl_stream *s)
+{
+	s->depth++;
+}
+
+static void
+destroy(struct whirl_stream *s)
+{
+	struct write_req *w, *next;
+
+	for (w = s->wq_head; w != NULL; w = next) {
+		next = w->next;
+		free(w);
+	}
+	event_free(s->rev);
+	event_free(s->wev);
+	if (s->in != NULL)
+		evbuffer_free(s->in);
+	if (s->out != NULL)
+		evbuffer_free(s->out);
+	free(s->delim);
+	free(s);
+}
+
+/* False when s is gone (or going): the caller must return at once. */
+static bool
+leave(struct whirl_stream *s)
+{
+	if (--s->depth == 0 && s->freed) {
+		destroy(s);
+		return false;
+	}
+	return !s->freed;
+}
+
+static void
+release_idle_buffers(struct whirl_stream *s)
+{
+	if (s->depth > 0)
+		return;
+	if (s->in != NULL && evbuffer_get_length(s->in) == 0) {
+		evbuffer_free(s->in);
+		s->in = NULL;
+	}
+	if (s->out != NULL && evbuffer_get_length(s->out) == 0) {
+		evbuffer_free(s->out);
+		s->out = NULL;
+	}
+}
+
+static struct evbuffer *
+inbuf(struct whirl_stream *s)
+{
+	if (s->in == NULL)
+		s->in = evbuffer_new();
+	return s->in;
+}
+
+static struct evbuffer *
+outbuf(struct whirl_stream *s)
+{
+	if (s->out == NULL)
+		s->out = evbuffer_new();
+	return s->out;
+}
+
+static size_t
+in_len(const struct whirl_stream *s)
+{
+	return s->in != NULL ? evbuffer_get_length(s->in) : 0;
+}
+
+static size_t
+out_len(const struct whirl_stream *s)
+{
+	size_t n = s->out != NULL ? evbuffer_get_length(s->out) : 0;
+
+	if (s->dst_relay != NULL)
+		n += s->dst_relay->pipe_bytes;
+	return n;
+}
+
+/* epoll refuses regular files and devices such as /dev/null: those are
+ * always ready, and are driven by zero-delay timeouts instead. */
+static bool
+pollable(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return true;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+		return false;
+	if (S_ISCHR(st.st_mode) && !isatty(fd))
+		return false;
+	return true;
+}
+
+static int
+prepare_fd(int fd, bool *always, int *saved_fl)
+{
+	*saved_fl = fcntl(fd, F_GETFL);
+	if (*saved_fl == -1) {
+		whirl__seterrno("fd %d", fd);
+		return -1;
+	}
+	*always = !pollable(fd);
+	return whirl__set_nonblock(fd);
+}
+
+struct whirl_stream *
+whirl_stream_new_pair(struct whirl_loop *loop, int rfd, int wfd, int flags)
+{
+	struct event_base *base = whirl__loop_base(loop);
+	struct whirl_stream *s = whirl__xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->rfd = rfd;
+	s->wfd = wfd;
+	s->flags = flags;
+	s->wq_tail = &s->wq_head;
+	if ((rfd >= 0 && prepare_fd(rfd, &s->r_always, &s->rfd_fl) == -1) ||
+	    (wfd >= 0 && prepare_fd(wfd, &s->w_always, &s->wfd_fl) == -1)) {
+		free(s);
+		return NULL;
+	}
+	/* An always-ready fd gets a pure timeout event (fd -1). */
+	s->rev = s->r_always ? event_new(base, -1, EV_PERSIST, on_read_event, s)
+	    : event_new(base, rfd, EV_READ | EV_PERSIST, on_read_event, s);
+	s->wev = s->w_always ? event_new(base, -1, EV_PERSIST, on_write_event, s)
+	    : event_new(base, wfd, EV_WRITE | EV_PERSIST, on_write_event, s);
+	return s;
+}
+
+struct whirl_stream *
+whirl_stream_new(struct whirl_loop *loop, int fd, int flags)
+{
+	return whirl_stream_new_pair(loop, fd, fd, flags);
+}
+
+static void
+close_fds(struct whirl_stream *s)
+{
+	event_del(s->rev);
+	event_del(s->wev);
+	if (s->flags & WHIRL_STREAM_BORROW_FD) {
+		/* Leave a shared tty or pipe as we found it. */
+		if (s->rfd >= 0)
+			fcntl(s->rfd, F_SETFL, s->rfd_fl);
+		if (s->wfd >= 0 && s->wfd != s->rfd)
+			fcntl(s->wfd, F_SETFL, s->wfd_fl);
+	} else {
+		if (s->rfd >= 0)
+			close(s->rfd);
+		if (s->wfd >= 0 && s->wfd != s->rfd)
+			close(s->wfd);
+	}
+	s->rfd = s->wfd = -1;
+}
+
+void
+whirl_stream_free(struct whirl_stream *s)
+{
+	if (s == NULL || s->freed)
+		return;
+	if (s->src_relay != NULL)
+		s->src_relay->src = NULL;
+	if (s->dst_relay != NULL)
+		s->dst_relay->dst = NULL;
+	s->src_relay = s->dst_relay = NULL;
+	if (!s->closed) {
+		s->closed = true;
+		close_fds(s);
+	}
+	s->freed = true;
+	if (s->depth == 0)
+		destroy(s);
+}
+
+/* Event enabling */
+
+static void
+want_read(struct whirl_stream *s, bool on)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (on == s->reading || s->closed || s->rfd < 0)
+		return;
+	s->reading = on;
+	if (!on)
+		event_del(s->rev);
+	else
+		event_add(s->rev, s->r_always ? &now : NULL);
+}
+
+static void
+want_write(struct whirl_stream *s)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (!s->closed && s->wfd >= 0)
+		event_add(s->wev, s->w_always ? &now : NULL);
+}
+
+/* Run the stream's handler after the current callback. */
+static void
+kick_read(struct whirl_stream *s)
+{
+	event_active(s->rev, EV_TIMEOUT, 0);
+}
+
+static void
+kick_write(struct whirl_stream *s)
+{
+	event_active(s->wev, EV_WRITE, 0);
+}
+
+/* Closing */
+
+static const char *
+errtext(int err)
+{
+	return err == 0 ? NULL : strerror(err);
+}
+
+/* Tell everyone the stream is closed: writes, the read, relays, then the
+ * close callback.  Returns false if s was freed meanwhile. */
+static bool
+notify_closed(struct whirl_stream *s, int err)
+{
+	const char *why = err != 0 ? strerror(err) : whirl_err_closed;
+	struct write_req *w;
+	whirl_stream_read_cb rcb;
+	enum read_kind kind;
+
+	while ((w = s->wq_head) != NULL) {
+		s->wq_head = w->next;
+		if (s->wq_head == NULL)
+			s->wq_tail = &s->wq_head;
+		if (w->cb != NULL)
+			w->cb(s, why, w->arg);
+		free(w);
+		if (s->freed)
+			return false;
+	}
+	if (s->rkind != READ_NONE) {
+		rcb = s->rcb;
+		kind = s->rkind;
+		s->rkind = READ_NONE;
+		rcb(s, NULL, 0, kind == READ_CLOSE && err == 0 &&
+		    s->read_eof ? NULL : why, s->rarg);
+		if (s->freed)
+			return false;
+	}
+	if (s->src_relay != NULL)
+		relay_finish(s->src_relay, why);
+	if (s->freed)
+		return false;
+	if (s->dst_relay != NULL)
+		relay_finish(s->dst_relay, why);
+	if (s->freed)
+		return false;
+	if (s->close_cb != NULL)
+		s->close_cb(s, errtext(err), s->close_arg);
+	return !s->freed;
+}
+
+static void
+stream_close(struct whirl_stream *s, int err)
+{
+	if (s->closed)
+		return;
+	s->closed = true;
+	s->reading = false;
+	close_fds(s);
+	if (s->out != NULL)
+		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+	enter(s);
+	notify_closed(s, err);
+	if (leave(s))
+		release_idle_buffers(s);
+}
+
+static void
+stream_fail(struct whirl_stream *s, int err)
+{
+	stream_close(s, err);
+}
+
+void
+whirl_stream_close(struct whirl_stream *s)
+{
+	stream_close(s, 0);
+}
+
+void
+whirl_stream_set_close_cb(struct whirl_stream *s, whirl_stream_close_cb cb,
+    void *arg)
+{
+	s->close_cb = cb;
+	s->close_arg = arg;
+}
+
+/* Reading */
+
+static int
+start_read(struct whirl_stream *s, enum read_kind kind, whirl_stream_read_cb cb,
+    void *arg)
+{
+	if (s->rkind != READ_NONE || s->src_relay != NULL) {
+		whirl__seterr(EBUSY, "a read is already pending");
+		return -1;
+	}
+	s->rkind = kind;
+	s->rcb = cb;
+	s->rarg = arg;
+	s->scanned = 0;
+	kick_read(s);
+	return 0;
+}
+
+int
+whirl_stream_read_until(struct whirl_stream *s, const char *delim, size_t dlen,
+    size_t max, whirl_stream_read_cb cb, void *arg)
+{
+	if (dlen == 0) {
+		whirl__seterr(EINVAL, "empty delimiter");
+		return -1;
+	}
+	if (s->rkind != READ_NONE || s->src_relay != NULL)
+		return start_read(s, READ_UNTIL, cb, arg);
+	free(s->delim);
+	s->delim = whirl__xmemdup(delim, dlen);
+	s->dlen = dlen;
+	s->rmax = max > 0 ? max : SIZE_MAX;
+	return start_read(s, READ_UNTIL, cb, arg);
+}
+
+int
+whirl_stream_read_bytes(struct whirl_stream *s, size_t n, bool partial,
+    whirl_stream_read_cb cb, void *arg)
+{
+	if (n == 0) {
+		whirl__seterr(EINVAL, "read_bytes of 0 bytes");
+		return -1;
+	}
+	if (s->rkind == READ_NONE) {
+		s->rn = n;
+		s->partial = partial;
+	}
+	return start_read(s, READ_BYTES, cb, arg);
+}
+
+int
+whirl_stream_read_until_close(struct whirl_stream *s, whirl_stream_read_cb cb,
+    void *arg)
+{
+	return start_read(s, READ_CLOSE, cb, arg);
+}
+
+void
+whirl_stream_cancel_read(struct whirl_stream *s)
+{
+	s->rkind = READ_NONE;
+	want_read(s, false);
+}
+
+/* Hand `len` bytes at the head of the input (len may be 0) to the read
+ * callback, then drop them.  Returns false if s is gone. */
+static bool
+deliver(struct whirl_stream *s, size_t len, const char *err, bool keep_op)
+{
+	whirl_stream_read_cb cb = s->rcb;
+	const char *data = NULL;
+	bool alive;
+
+	if (!keep_op)
+		s->rkind = READ_NONE;
+	if (len > 0)
+		data = (const char *)evbuffer_pullup(s->in, (ev_ssize_t)len);
+	enter(s);
+	cb(s, data, len, err, s->rarg);
+	alive = leave(s);
+	if (alive && len > 0 && s->in != NULL)
+		evbuffer_drain(s->in, len);
+	return alive;
+}
+
+/* Find the delimiter, resuming where the last scan stopped. */
+static bool
+find_delim(struct whirl_stream *s, size_t *end)
+{
+	struct evbuffer_ptr start, hit;
+	size_t len = in_len(s);
+
+	if (len < s->dlen)
+		return false;
+	evbuffer_ptr_set(s->in, &start, s->scanned, EVBUFFER_PTR_SET);
+	hit = evbuffer_search(s->in, s->delim, s->dlen, &start);
+	if (hit.pos == -1) {
+		s->scanned = len - s->dlen + 1;
+		return false;
+	}
+	*end = (size_t)hit.pos + s->dlen;
+	return true;
+}
+
+/* Complete the pending read from buffered input if possible.  Returns
+ * 1 if a callback ran, 0 if more input is needed, -1 if s is gone. */
+static int
+try_read(struct whirl_stream *s)
+{
+	size_t len = in_len(s), end;
+
+	switch (s->rkind) {
+	case READ_NONE:
+		return 0;
+	case READ_UNTIL:
+		if (find_delim(s, &end))
+			return deliver(s, end <= s->rmax ? end : 0,
+			    end <= s->rmax ? NULL : whirl_err_too_long,
+			    false) ? 1 : -1;
+		if (len >= s->rmax)
+			return deliver(s, 0, whirl_err_too_long, false) ? 1 : -1;
+		break;
+	case READ_BYTES:
+		if (len >= s->rn || (s->partial && len > 0))
+			return deliver(s, len < s->rn ? len : s->rn, NULL,
+			    false) ? 1 : -1;
+		break;
+	case READ_CLOSE:
+		if (len > 0)
+			return deliver(s, len, NULL, true) ? 1 : -1;
+		if (s->read_eof)
+			return deliver(s, 0, NULL, false) ? 1 : -1;
+		return 0;
+	}
+	if (s->read_eof || s->closed)
+		return deliver(s, len, whirl_err_closed, false) ? 1 : -1;
+	return 0;
+}
+
+/* The peer's EOF: reads end; without HALF_CLOSE the stream closes once
+ * its output is flushed.  Returns false if s is gone. */
+static bool
+handle_eof(struct whirl_stream *s)
+{
+	s->read_eof = true;
+	want_read(s, false);
+	while (s->rkind != READ_NONE)
+		if (try_read(s) < 0)
+			return false;
+	if (s->closed)
+		return true;
+	if (s->shut_done || !(s->flags & WHIRL_STREAM_HALF_CLOSE)) {
+		if (out_len(s) > 0 && !s->shut_done)
+			s->close_after_flush = true;
+		else
+			stream_close(s, 0);
+	}
+	return !s->freed;
+}
+
+/* Read once into the input buffer.  1: got bytes, 0: nothing now,
+ * -1: EOF or error handled (check s). */
+static int
+fill(struct whirl_stream *s)
+{
+	int n = evbuffer_read(inbuf(s), s->rfd, READ_CHUNK);
+
+	if (n > 0) {
+		s->stats.bytes_read += (uint64_t)n;
+		return 1;
+	}
+	if (n == 0) {
+		handle_eof(s);
+		return -1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	stream_fail(s, errno);
+	return -1;
+}
+
+/* Satisfy reads from the buffer, reading the fd as needed, until no read
+ * is pending or the fd has nothing more.  Returns false if s is gone. */
+static bool
+handle_read(struct whirl_stream *s, bool fd_ready)
+{
+	int r;
+
+	for (;;) {
+		r = try_read(s);
+		if (r < 0)
+			return false;
+		if (r > 0)
+			continue;
+		if (s->rkind == READ_NONE || s->closed || s->read_eof)
+			break;
+		if (!fd_ready) {
+			want_read(s, true);
+			return true;
+		}
+		r = fill(s);
+		if (r < 0)
+			return !s->freed;
+		if (r == 0) {
+			want_read(s, true);
+			return true;
+		}
+	}
+	if (s->rkind == READ_NONE)
+		want_read(s, false);
+	return true;
+}
+
+/* Writing */
+
+static void
+complete_writes(struct whirl_stream *s)
+{
+	struct write_req *w;
+
+	while ((w = s->wq_head) != NULL && w->end <= s->written_total) {
+		s->wq_head = w->next;
+		if (s->wq_head == NULL)
+			s->wq_tail = &s->wq_head;
+		if (w->cb != NULL)
+			w->cb(s, NULL, w->arg);
+		free(w);
+		if (s->freed)
+			return;
+	}
+}
+
+static void
+check_water(struct whirl_stream *s)
+{
+	size_t pending = out_len(s);
+	bool above;
+
+	if (s->water_high == 0 || s->water_cb == NULL)
+		return;
+	if (!s->water_above && pending > s->water_high)
+		above = true;
+	else if (s->water_above && pending <= s->water_high / 2)
+		above = false;
+	else
+		return;
+	s->water_above = above;
+	s->water_cb(s, above, s->water_arg);
+}
+
+static void
+do_shutdown(struct whirl_stream *s)
+{
+	s->shut_done = true;
+	if (shutdown(s->wfd, SHUT_WR) == -1 && errno == ENOTSOCK &&
+	    s->wfd != s->rfd) {
+		event_del(s->wev);
+		if (!(s->flags & WHIRL_STREAM_BORROW_FD))
+			close(s->wfd);
+		else
+			fcntl(s->wfd, F_SETFL, s->wfd_fl);
+		s->wfd = -1;
+	}
+	if (s->read_eof)
+		stream_close(s, 0);
+}
+
+/* Splice the relay's kernel pipe into our fd.  1: pipe empty,
+ * 0: would block, -1: failed (errno). */
+static int
+flush_pipe(struct whirl_stream *s, struct whirl_relay *r)
+{
+	ssize_t n;
+
+	while (r->pipe_bytes > 0) {
+		n = splice(r->pipefd[0], NULL, s->wfd, NULL, r->pipe_bytes,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0) {
+			r->pipe_bytes -= (size_t)n;
+			s->written_total += (uint64_t)n;
+			s->stats.bytes_written += (uint64_t)n;
+			s->stats.bytes_spliced += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n == -1 && errno == EINVAL) {
+			/* This fd takes no splice: move the bytes to the
+			 * buffer (they are older than anything in it). */
+			struct evbuffer *tmp = evbuffer_new();
+
+			while (r->pipe_bytes > 0 &&
+			    (n = evbuffer_read(tmp, r->pipefd[0],
+			    (int)r->pipe_bytes)) > 0)
+				r->pipe_bytes -= (size_t)n;
+			evbuffer_prepend_buffer(outbuf(s), tmp);
+			evbuffer_free(tmp);
+			r->allow_splice = false;
+			return 1;
+		}
+		if (n == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	return 1;
+}
+
+/* Write what is queued.  Returns with s possibly gone (callers check
+ * s->freed under enter/leave). */
+static void
+flush(struct whirl_stream *s)
+{
+	struct whirl_relay *r = s->dst_relay;
+	int n;
+
+	if (s->closed || s->wfd < 0)
+		return;
+	if (r != NULL && r->pipe_bytes > 0) {
+		n = flush_pipe(s, r);
+		if (n < 0) {
+			stream_fail(s, errno);
+			return;
+		}
+		if (n == 0)
+			goto blocked;
+	}
+	while (s->out != NULL && evbuffer_get_length(s->out) > 0) {
+		n = evbuffer_write(s->out, s->wfd);
+		if (n > 0) {
+			s->written_total += (uint64_t)n;
+			s->stats.bytes_written += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			goto blocked;
+		stream_fail(s, n == 0 ? EPIPE : errno);
+		return;
+	}
+	event_del(s->wev);
+	complete_writes(s);
+	if (s->freed || s->closed)
+		return;
+	check_water(s);
+	if (s->freed || s->closed)
+		return;
+	if (r != NULL && !relay_dst_drained(r))
+		return;
+	if (out_len(s) > 0)
+		return;
+	if (s->close_after_flush) {
+		stream_close(s, 0);
+		return;
+	}
+	if (s->shut_wanted && !s->shut_done)
+		do_shutdown(s);
+	return;
+blocked:
+	want_write(s);
+	complete_writes(s);
+	if (!s->freed && !s->closed)
+		check_water(s);
+	if (!s->freed && !s->closed && r != NULL)
+		relay_dst_drained(r);
+}
+
+int
+whirl_stream_write(struct whirl_stream *s, const void *data, size_t len,
+    whirl_stream_write_cb cb, void *arg)
+{
+	struct write_req *w;
+
+	if (s->closed || s->shut_wanted || s->wfd < 0) {
+		whirl__seterr(EPIPE, "stream closed for writing");
+		return -1;
+	}
+	if (len > 0)
+		evbuffer_add(outbuf(s), data, len);
+	s->queued_total += len;
+	if (cb != NULL) {
+		w = whirl__xmalloc(sizeof(*w));
+		w->next = NULL;
+		w->end = s->queued_total;
+		w->cb = cb;
+		w->arg = arg;
+		*s->wq_tail = w;
+		s->wq_tail = &w->next;
+	}
+	kick_write(s);
+	enter(s);
+	check_water(s);
+	leave(s);
+	return 0;
+}
+
+size_t
+whirl_stream_write_pending(const struct whirl_stream *s)
+{
+	return out_len(s);
+}
+
+void
+whirl_stream_set_water(struct whirl_stream *s, size_t high,
+    whirl_stream_water_cb cb, void *arg)
+{
+	s->water_high = high;
+	s->water_cb = cb;
+	s->water_arg = arg;
+	s->water_above = false;
+}
+
+int
+whirl_stream_shutdown(struct whirl_stream *s)
+{
+	if (s->closed || s->wfd < 0) {
+		whirl__seterr(EPIPE, "stream closed for writing");
+		return -1;
+	}
+	s->shut_wanted = true;
+	kick_write(s);
+	return 0;
+}
+
+/* The read event: the fd is readable (EV_READ), an always-ready fd's
+ * timeout ticked, or kick_read() deferred work to here (EV_TIMEOUT). */
+static void
+on_read_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct whirl_stream *s = arg;
+	bool fd_ready = (what & EV_READ) || s->r_always || s->reading;
+
+	(void)fd;
+	enter(s);
+	if (s->src_relay != NULL)
+		relay_pump(s->src_relay);
+	else
+		handle_read(s, fd_ready);
+	if (leave(s))
+		release_idle_buffers(s);
+}
+
+static void
+on_write_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct whirl_stream *s = arg;
+
+	(void)fd;
+	(void)what;
+	enter(s);
+	flush(s);
+	if (leave(s))
+		release_idle_buffers(s);
+}
+
+/* Queries */
+
+bool
+whirl_stream_closed(const struct whirl_stream *s)
+{
+	return s->closed;
+}
+
+bool
+whirl_stream_read_eof(const struct whirl_stream *s)
+{
+	return s->read_eof;
+}
+
+int
+whirl_stream_fd(const struct whirl_stream *s)
+{
+	return s->rfd >= 0 ? s->rfd : s->wfd;
+}
+
+struct whirl_loop *
+whirl_stream_loop(const struct whirl_stream *s)
+{
+	return s->loop;
+}
+
+void
+whirl_stream_stats(const struct whirl_stream *s,
+    struct whirl_stream_stats *out)
+{
+	*out = s->stats;
+}
+
+/*
+ * Relays
+ */
+
+static void
+relay_enter(struct whirl_relay *r)
+{
+	r->depth++;
+}
+
+static void
+relay_destroy(struct whirl_relay *r)
+{
+	if (r->pipefd[0] >= 0) {
+		close(r->pipefd[0]);
+		close(r->pipefd[1]);
+	}
+	free(r);
+}
+
+static bool
+relay_leave(struct whirl_relay *r)
+{
+	if (--r->depth == 0 && r->freed) {
+		relay_destroy(r);
+		return false;
+	}
+	return !r->freed;
+}
+
+static void
+relay_detach(struct whirl_relay *r)
+{
+	if (r->src != NULL) {
+		r->src->src_relay = NULL;
+		want_read(r->src, false);
+	}
+	if (r->dst != NULL && r->dst->dst_relay == r) {
+		/* Bytes still in the kernel pipe would be lost with it. */
+		if (r->pipe_bytes == 0)
+			r->dst->dst_relay = NULL;
+	}
+}
+
+static void
+relay_finish(struct whirl_relay *r, const char *err)
+{
+	if (r->finished)
+		return;
+	r->finished = true;
+	relay_detach(r);
+	if (r->done == NULL)
+		return;
+	relay_enter(r);
+	r->done(r, err, r->arg);
+	relay_leave(r);
+}
+
+struct whirl_relay *
+whirl_relay_new(struct whirl_stream *src, struct whirl_stream *dst,
+    enum whirl_relay_eof on_eof, whirl_relay_cb done, void *arg)
+{
+	struct whirl_relay *r;
+
+	if (src->rkind != READ_NONE || src->src_relay != NULL ||
+	    dst->dst_relay != NULL || src->rfd < 0 || dst->wfd < 0) {
+		whirl__seterr(EBUSY, "stream busy or closed");
+		return NULL;
+	}
+	r = whirl__xcalloc(1, sizeof(*r));
+	r->src = src;
+	r->dst = dst;
+	r->on_eof = on_eof;
+	r->done = done;
+	r->arg = arg;
+	r->allow_splice = true;
+	r->pipefd[0] = r->pipefd[1] = -1;
+	src->src_relay = r;
+	dst->dst_relay = r;
+	kick_read(src);
+	return r;
+}
+
+void
+whirl_relay_set_filter(struct whirl_relay *r, whirl_relay_filter fn, void *arg)
+{
+	r->filter = fn;
+	r->filter_arg = arg;
+}
+
+void
+whirl_relay_set_splice(struct whirl_relay *r, bool allow)
+{
+	r->allow_splice = allow;
+}
+
+uint64_t
+whirl_relay_bytes(const struct whirl_relay *r)
+{
+	return r->bytes;
+}
+
+void
+whirl_relay_free(struct whirl_relay *r)
+{
+	if (r == NULL || r->freed)
+		return;
+	relay_detach(r);
+	if (r->dst != NULL && r->dst->dst_relay == r && r->pipe_bytes > 0) {
+		/* Keep the pipe's bytes: hand them to dst's buffer. */
+		struct evbuffer *tmp = evbuffer_new();
+		int n;
+
+		while (r->pipe_bytes > 0 && (n = evbuffer_read(tmp,
+		    r->pipefd[0], (int)r->pipe_bytes)) > 0)
+			r->pipe_bytes -= (size_t)n;
+		evbuffer_prepend_buffer(outbuf(r->dst), tmp);
+		evbuffer_free(tmp);
+		r->dst->dst_relay = NULL;
+	}
+	r->freed = true;
+	if (r->depth == 0)
+		relay_destroy(r);
+}
+
+static void
+filter_sink(void *sink, const void *data, size_t len)
+{
+	evbuffer_add(sink, data, len);
+}
+
+/* Move what src has buffered (left by earlier reads) to dst. */
+static void
+relay_take_buffered(struct whirl_relay *r)
+{
+	struct whirl_stream *src = r->src;
+	size_t len = in_len(src);
+
+	if (len == 0)
+		return;
+	r->bytes += len;
+	if (r->filter != NULL) {
+		r->filter((const char *)evbuffer_pullup(src->in, -1), len,
+		    false, filter_sink, outbuf(r->dst), r->filter_arg);
+		evbuffer_drain(src->in, len);
+	} else {
+		evbuffer_add_buffer(outbuf(r->dst), src->in);
+	}
+}
+
+/* Read src once, into dst.  1: moved bytes, 0: nothing now, -1: EOF seen
+ * (r->eof) or an error (src failed). */
+static int
+relay_read_once(struct whirl_relay *r)
+{
+	struct whirl_stream *src = r->src, *dst = r->dst;
+	ssize_t n;
+
+	if (r->allow_splice && r->filter == NULL && out_len(dst) == 0) {
+		if (r->pipefd[0] < 0 && pipe2(r->pipefd, O_CLOEXEC | O_NONBLOCK)
+		    == -1)
+			r->allow_splice = false;
+		if (r->allow_splice) {
+			n = splice(src->rfd, NULL, r->pipefd[1], NULL,
+			    SPLICE_CHUNK, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				r->pipe_bytes += (size_t)n;
+				goto moved;
+			}
+			if (n == 0)
+				goto eof;
+			if (errno == EAGAIN)
+				return 0;
+			if (errno != EINVAL && errno != ENOSYS)
+				goto fail;
+			r->allow_splice = false;
+		}
+	}
+	if (r->filter != NULL) {
+		n = evbuffer_read(inbuf(src), src->rfd, READ_CHUNK);
+		if (n > 0) {
+			src->stats.bytes_read += (uint64_t)n;
+			relay_take_buffered(r);
+			return 1;
+		}
+	} else {
+		n = evbuffer_read(outbuf(dst), src->rfd, READ_CHUNK);
+		if (n > 0)
+			goto moved;
+	}
+	if (n == 0)
+		goto eof;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+fail:
+	stream_fail(src, errno);
+	return -1;
+moved:
+	src->stats.bytes_read += (uint64_t)n;
+	r->bytes += (uint64_t)n;
+	return 1;
+eof:
+	r->eof = true;
+	src->read_eof = true;
+	if (r->filter != NULL) {
+		r->filter("", 0, true, filter_sink, outbuf(dst), r->filter_arg);
+	}
+	return -1;
+}
+
+/* dst has written some: resume a paused relay, or finish one whose
+ * source has ended.  Returns false if r is finished or gone. */
+static bool
+relay_dst_drained(struct whirl_relay *r)
+{
+	struct whirl_stream *dst = r->dst;
+
+	if (r->finished) {
+		if (r->pipe_bytes == 0)
+			dst->dst_relay = NULL;
+		return true;
+	}
+	if (r->eof) {
+		if (out_len(dst) > 0)
+			return true;
+		relay_enter(r);
+		dst->dst_relay = NULL;
+		switch (r->on_eof) {
+		case WHIRL_RELAY_EOF_NONE:
+			break;
+		case WHIRL_RELAY_EOF_SHUTDOWN:
+			whirl_stream_shutdown(dst);
+			break;
+		case WHIRL_RELAY_EOF_CLOSE:
+			whirl_stream_close(dst);
+			break;
+		}
+		if (!r->freed)
+			relay_finish(r, NULL);
+		relay_leave(r);
+		return false;
+	}
+	if (r->paused && out_len(dst) <= RELAY_LIMIT / 2 && r->src != NULL) {
+		r->paused = false;
+		want_read(r->src, true);
+		kick_read(r->src);
+	}
+	return true;
+}
+
+/* src is readable: move bytes until it runs dry, dst backs up, or EOF. */
+static void
+relay_pump(struct whirl_relay *r)
+{
+	struct whirl_stream *src = r->src, *dst = r->dst;
+	int rounds, n = 0;
+
+	if (r->finished || dst == NULL)
+		return;
+	relay_enter(r);
+	relay_take_buffered(r);
+	for (rounds = 0; rounds < 16; rounds++) {
+		if (out_len(dst) >= RELAY_LIMIT) {
+			r->paused = true;
+			want_read(src, false);
+			break;
+		}
+		n = relay_read_once(r);
+		if (n <= 0)
+			break;
+		if (r->pipe_bytes > 0 || out_len(dst) > 0) {
+			/* Write now: keeps the pipe and buffer small. */
+			enter(dst);
+			flush(dst);
+			if (!leave(dst) || r->freed || r->finished)
+				goto out;
+		}
+	}
+	if (r->freed || r->finished || src->closed)
+		goto out;
+	if (!r->paused && !r->eof)
+		want_read(src, true);
+	if (r->eof) {
+		want_read(src, false);
+		enter(dst);
+		kick_write(dst);
+		leave(dst);
+	} else if (out_len(dst) > 0) {
+		kick_write(dst);
+	}
+out:
+	relay_leave(r);
+}
+
+/*
+ * Pipes: two relays
+ */
+
+struct whirl_pipe {
+	struct whirl_relay *ab, *ba;
+	bool ab_done, ba_done, finished;
+	whirl_pipe_cb done;
+	void *arg;
+	int depth;
+	bool freed;
+};
+
+static void
+pipe_half_done(struct whirl_pipe *p, bool *half, const char *err)
+{
+	*half = true;
+	if (p->finished || (err == NULL && !(p->ab_done && p->ba_done)))
+		return;
+	p->finished = true;
+	if (p->done == NULL)
+		return;
+	p->depth++;
+	p->done(p, err, p->arg);
+	if (--p->depth == 0 && p->freed)
+		free(p);
+}
+
+static void
+pipe_ab_done(struct whirl_relay *r, const char *err, void *arg)
+{
+	struct whirl_pipe *p = arg;
+
+	(void)r;
+	pipe_half_done(p, &p->ab_done, err);
+}
+
+static void
+pipe_ba_done(struct whirl_relay *r, const char *err, void *arg)
+{
+	struct whirl_pipe *p = arg;
+
+	(void)r;
+	pipe_half_done(p, &p->ba_done, err);
+}
+
+struct whirl_pipe *
+whirl_pipe_new(struct whirl_stream *a, struct whirl_stream *b,
+    enum whirl_relay_eof a_eof, enum whirl_relay_eof b_eof, whirl_pipe_cb done,
+    void *arg)
+{
+	struct whirl_pipe *p = whirl__xcalloc(1, sizeof(*p));
+
+	p->done = done;
+	p->arg = arg;
+	p->ab = whirl_relay_new(a, b, a_eof, pipe_ab_done, p);
+	if (p->ab == NULL)
+		goto fail;
+	p->ba = whirl_relay_new(b, a, b_eof, pipe_ba_done, p);
+	if (p->ba == NULL)
+		goto fail;
+	return p;
+fail:
+	whirl_relay_free(p->ab);
+	free(p);
+	return NULL;
+}
+
+void
+whirl_pipe_free(struct whirl_pipe *p)
+{
+	if (p == NULL || p->freed)
+		return;
+	p->freed = true;
+	p->done = NULL;
+	whirl_relay_free(p->ab);
+	whirl_relay_free(p->ba);
+	if (p->depth == 0)
+		free(p);
+}
