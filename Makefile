@@ -13,6 +13,7 @@ VERSION   = 0.1.0
 SOVERSION = 0
 
 PREFIX  ?= /usr/local
+SOCKET_LINK ?= no
 BINDIR   = $(PREFIX)/bin
 LIBDIR   = $(PREFIX)/lib
 INCDIR   = $(PREFIX)/include
@@ -136,12 +137,23 @@ install: all
 	    s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@PKGS@|$(PKGS)|' whirl.pc.in > $(DESTDIR)$(PCDIR)/whirl.pc
+	mkdir -p $(DESTDIR)$(COMPDIR)
+	for c in scripts/bash-completion/*; do \
+	    [ -f "$$c" ] && install -m 0644 $$c $(DESTDIR)$(COMPDIR); done; true
+	# SOCKET_LINK=yes: also a `socket` command, unless one exists.
+	if [ "$(SOCKET_LINK)" = yes ] && [ ! -e $(DESTDIR)$(BINDIR)/socket ]; then \
+	    ln -s whirl-socket $(DESTDIR)$(BINDIR)/socket; fi
 
 uninstall:
 	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	rm -f $(DESTDIR)$(LIBDIR)/libwhirl.a $(DESTDIR)$(LIBDIR)/libwhirl.so \
 	    $(DESTDIR)$(LIBDIR)/libwhirl.so.$(SOVERSION) $(DESTDIR)$(PCDIR)/whirl.pc
 	rm -rf $(DESTDIR)$(INCDIR)/whirl
+	for c in scripts/bash-completion/*; do \
+	    rm -f $(DESTDIR)$(COMPDIR)/$${c##*/}; done
+	if [ -L $(DESTDIR)$(BINDIR)/socket ] && \
+	    [ "$$(readlink $(DESTDIR)$(BINDIR)/socket)" = whirl-socket ]; then \
+	    rm -f $(DESTDIR)$(BINDIR)/socket; fi
 	for m in $(notdir $(MANPAGES)); do \
 	    s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 

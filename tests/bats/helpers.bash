@@ -1,0 +1,127 @@
+# helpers.bash - shared by every bats suite: assertions, the tools on PATH,
+# background servers on port 0, and stopping exactly what we started.
+#
+#   load helpers
+#   start_server srv whirl-socket --print-port -s 0   # sets SRV_PID, SRV_PORT
+#   ... ; stop_started                                  # in teardown
+#
+# Every background process is started with fds 3 and 4 closed (bats waits
+# for whoever holds them) and stdin from /dev/null, and is stopped by PID.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+WHIRL_ROOT=${WHIRL_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+WHIRL_BIN=${WHIRL_BIN:-$WHIRL_ROOT/build}
+PATH="$WHIRL_BIN:$PATH"
+export WHIRL_ROOT WHIRL_BIN PATH
+
+# The directory for logs of this test (or of setup_file).
+_tmpdir() {
+	echo "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"
+}
+
+_pidfile() {
+	echo "$(_tmpdir)/started.pids"
+}
+
+# start_bg NAME CMD...: run CMD in the background; stdout to NAME.out and
+# stderr to NAME.err in the test's directory.  Sets BG_PID.
+start_bg() {
+	local name=$1 dir
+	shift
+	dir=$(_tmpdir)
+	"$@" </dev/null >"$dir/$name.out" 2>"$dir/$name.err" 3>&- 4>&- &
+	BG_PID=$!
+	echo "$BG_PID" >>"$(_pidfile)"
+}
+
+# wait_for_line FILE REGEX [SECONDS]: until a line of FILE matches (grep -E).
+wait_for_line() {
+	local file=$1 re=$2 secs=${3:-10} end
+	end=$((SECONDS + secs))
+	until grep -qE -- "$re" "$file" 2>/dev/null; do
+		if ((SECONDS >= end)); then
+			echo "# no line matching /$re/ in $file within ${secs}s:" >&2
+			sed 's/^/#   /' "$file" >&2 2>/dev/null
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# start_server NAME CMD...: CMD prints its port alone on a line of stderr
+# (whirl-socket --print-port, whirl-serve --print-port).  Sets NAME_PID and
+# NAME_PORT (NAME upper-cased) and exports them.
+start_server() {
+	local name=$1 var port err
+	shift
+	start_bg "$name" "$@"
+	var=$(echo "$name" | tr '[:lower:]-' '[:upper:]_')
+	err="$(_tmpdir)/$name.err"
+	if ! wait_for_line "$err" '^[0-9]+$' 10; then
+		kill "$BG_PID" 2>/dev/null
+		return 1
+	fi
+	port=$(grep -m1 -E '^[0-9]+$' "$err")
+	printf -v "${var}_PID" %s "$BG_PID"
+	printf -v "${var}_PORT" %s "$port"
+	export "${var}_PID" "${var}_PORT"
+}
+
+# wait_for_port PORT [HOST] [SECONDS]: a TCP listener accepts.
+wait_for_port() {
+	local port=$1 host=${2:-127.0.0.1} secs=${3:-10} end
+	end=$((SECONDS + secs))
+	until (: <>"/dev/tcp/$host/$port") 2>/dev/null; do
+		((SECONDS >= end)) && return 1
+		sleep 0.02
+	done
+}
+
+# wait_pid PID [SECONDS]: wait for our child to exit; prints its status.
+wait_pid() {
+	local pid=$1 secs=${2:-10} end
+	end=$((SECONDS + secs))
+	while kill -0 "$pid" 2>/dev/null; do
+		if ((SECONDS >= end)); then
+			echo timeout
+			return 1
+		fi
+		# A zombie still answers kill -0; wait reaps it below.
+		[ "$(ps -o stat= -p "$pid" 2>/dev/null)" = Z ] && break
+		sleep 0.02
+	done
+	wait "$pid" 2>/dev/null
+	echo $?
+}
+
+# stop_pid PID: TERM, a bounded wait, then KILL.  Only PIDs we started.
+stop_pid() {
+	local pid=$1 i
+	kill "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		[ "$(ps -o stat= -p "$pid" 2>/dev/null)" = Z ] && break
+		sleep 0.02
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# stop_started: stop every process start_bg started in this test (or file).
+stop_started() {
+	local f pid
+	f=$(_pidfile)
+	[ -f "$f" ] || return 0
+	while read -r pid; do
+		stop_pid "$pid"
+	done <"$f"
+	rm -f "$f"
+}
+
+# free_port: a port nobody listens on right now (bound, then released).
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
