@@ -42,6 +42,19 @@ void whirl__loop_set_slot(struct whirl_loop *loop, enum whirl__slot slot,
 int whirl__set_nonblock(int fd);
 int whirl__set_cloexec(int fd);
 
+/* TLS (tls.c) for iostream.c: a new SSL for one stream, with the host
+ * name to verify and send as SNI (clients; may be NULL).  NULL with
+ * whirl_error() on failure. */
+struct ssl_st;
+struct whirl_tls_ctx;
+struct ssl_st *whirl__tls_new_ssl(struct whirl_tls_ctx *ctx,
+    const char *hostname);
+/* The reason of a failed SSL call, in OpenSSL's words
+ * ("certificate verify failed: unable to get local issuer certificate",
+ * "hostname mismatch"), written to buf; also clears the error queue. */
+const char *whirl__tls_reason(struct ssl_st *ssl, int ret, int ssl_error,
+    char *buf, size_t size);
+
 #define WHIRL__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -24,15 +24,21 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "error.h"
 #include "internal.h"
 #include "ioloop.h"
 #include "iostream.h"
+#include "tls.h"
 
 #define READ_CHUNK   (64 * 1024)
 #define RELAY_LIMIT  (256 * 1024)   /* dst backlog that pauses a relay */
 #define SPLICE_CHUNK (256 * 1024)
+#define TLS_RECORD   (16 * 1024)    /* bytes handed to one SSL_write */
+
+enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
 
 enum read_kind { READ_NONE, READ_UNTIL, READ_BYTES, READ_CLOSE };
 
@@ -74,6 +80,14 @@ struct whirl_stream {
 	struct whirl_relay *src_relay;  /* relay reading this stream */
 	struct whirl_relay *dst_relay;  /* relay writing into this stream */
 
+	SSL *ssl;
+	enum tls_state tls;
+	bool read_wants_write, write_wants_read;
+	struct whirl_timer *hs_timer;
+	whirl_stream_write_cb hs_cb;
+	void *hs_arg;
+	char *errmsg;                   /* a failure without an errno text */
+
 	struct whirl_stream_stats stats;
 	int depth;
 	bool closed, freed, read_eof, reading;
@@ -96,6 +110,7 @@ struct whirl_relay {
 };
 
 static void on_read_event(evutil_socket_t fd, short what, void *arg);
+static void tls_handshake(struct whirl_stream *s);
 static void on_write_event(evutil_socket_t fd, short what, void *arg);
 static void flush(struct whirl_stream *s);
 static void stream_fail(struct whirl_stream *s, int err);
@@ -122,6 +137,9 @@ destroy(struct whirl_stream *s)
 	}
 	event_free(s->rev);
 	event_free(s->wev);
+	whirl_timer_free(s->hs_timer);
+	SSL_free(s->ssl);
+	free(s->errmsg);
 	if (s->in != NULL)
 		evbuffer_free(s->in);
 	if (s->out != NULL)
@@ -326,9 +344,11 @@ kick_write(struct whirl_stream *s)
 /* Closing */
 
 static const char *
-errtext(int err)
+errtext(const struct whirl_stream *s, int err)
 {
-	return err == 0 ? NULL : strerror(err);
+	if (err == 0)
+		return NULL;
+	return s->errmsg != NULL ? s->errmsg : strerror(err);
 }
 
 /* Tell everyone the stream is closed: writes, the read, relays, then the
@@ -336,7 +356,7 @@ errtext(int err)
 static bool
 notify_closed(struct whirl_stream *s, int err)
 {
-	const char *why = err != 0 ? strerror(err) : whirl_err_closed;
+	const char *why = err != 0 ? errtext(s, err) : whirl_err_closed;
 	struct write_req *w;
 	whirl_stream_read_cb rcb;
 	enum read_kind kind;
@@ -369,7 +389,7 @@ notify_closed(struct whirl_stream *s, int err)
 	if (s->freed)
 		return false;
 	if (s->close_cb != NULL)
-		s->close_cb(s, errtext(err), s->close_arg);
+		s->close_cb(s, errtext(s, err), s->close_arg);
 	return !s->freed;
 }
 
@@ -380,6 +400,10 @@ stream_close(struct whirl_stream *s, int err)
 		return;
 	s->closed = true;
 	s->reading = false;
+	if (s->tls == TLS_ON && err == 0)
+		SSL_shutdown(s->ssl);   /* best effort: one close_notify */
+	if (s->hs_timer != NULL)
+		whirl_timer_stop(s->hs_timer);
 	close_fds(s);
 	if (s->out != NULL)
 		evbuffer_drain(s->out, evbuffer_get_length(s->out));
@@ -569,12 +593,80 @@ handle_eof(struct whirl_stream *s)
 	return !s->freed;
 }
 
+/* Record a TLS failure's reason for the callbacks; errno = EPROTO. */
+static void
+tls_failed(struct whirl_stream *s, int ret, int ssl_error)
+{
+	char buf[256];
+
+	free(s->errmsg);
+	s->errmsg = whirl__xstrdup(whirl__tls_reason(s->ssl, ret, ssl_error,
+	    buf, sizeof(buf)));
+	errno = EPROTO;
+}
+
+/* Decrypt into buf.  As evbuffer_read: >0 bytes, 0 EOF (close_notify, or
+ * a TCP close that TLS allows), -1 with errno (EAGAIN: wait). */
+static int
+tls_read(struct whirl_stream *s, struct evbuffer *buf, int howmuch)
+{
+	struct evbuffer_iovec v;
+	int n, err;
+
+	s->read_wants_write = false;
+	if (evbuffer_reserve_space(buf, howmuch, &v, 1) < 1)
+		return -1;
+	ERR_clear_error();
+	n = SSL_read(s->ssl, v.iov_base,
+	    v.iov_len < (size_t)howmuch ? (int)v.iov_len : howmuch);
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(buf, &v, 1);
+		return n;
+	}
+	switch (err = SSL_get_error(s->ssl, n)) {
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		s->read_wants_write = true;
+		want_write(s);
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0 || errno == EAGAIN)
+			return 0;   /* EOF without close_notify, allowed */
+		/* fall through */
+	default:
+		tls_failed(s, n, err);
+		return -1;
+	}
+}
+
+/* One read from the transport into buf (plain or TLS). */
+static int
+transport_read(struct whirl_stream *s, struct evbuffer *buf, int howmuch)
+{
+	if (s->ssl != NULL)
+		return tls_read(s, buf, howmuch);
+	return evbuffer_read(buf, s->rfd, howmuch);
+}
+
+/* Bytes already decrypted by OpenSSL: readable though epoll is silent. */
+static bool
+tls_pending(const struct whirl_stream *s)
+{
+	return s->ssl != NULL && s->tls == TLS_ON && SSL_has_pending(s->ssl);
+}
+
 /* Read once into the input buffer.  1: got bytes, 0: nothing now,
  * -1: EOF or error handled (check s). */
 static int
 fill(struct whirl_stream *s)
 {
-	int n = evbuffer_read(inbuf(s), s->rfd, READ_CHUNK);
+	int n = transport_read(s, inbuf(s), READ_CHUNK);
 
 	if (n > 0) {
 		s->stats.bytes_read += (uint64_t)n;
@@ -605,7 +697,7 @@ handle_read(struct whirl_stream *s, bool fd_ready)
 			continue;
 		if (s->rkind == READ_NONE || s->closed || s->read_eof)
 			break;
-		if (!fd_ready) {
+		if (!fd_ready && !tls_pending(s)) {
 			want_read(s, true);
 			return true;
 		}
@@ -663,6 +755,8 @@ static void
 do_shutdown(struct whirl_stream *s)
 {
 	s->shut_done = true;
+	if (s->ssl != NULL && s->tls == TLS_ON)
+		SSL_shutdown(s->ssl);   /* close_notify before the FIN */
 	if (shutdown(s->wfd, SHUT_WR) == -1 && errno == ENOTSOCK &&
 	    s->wfd != s->rfd) {
 		event_del(s->wev);
@@ -718,6 +812,47 @@ flush_pipe(struct whirl_stream *s, struct whirl_relay *r)
 	return 1;
 }
 
+/* Encrypt and send up to one record from the output buffer.  As
+ * evbuffer_write: bytes written, or -1 with errno (EAGAIN: wait). */
+static int
+tls_write(struct whirl_stream *s)
+{
+	size_t len = evbuffer_get_length(s->out);
+	int n, err;
+
+	if (len > TLS_RECORD)
+		len = TLS_RECORD;
+	s->write_wants_read = false;
+	ERR_clear_error();
+	n = SSL_write(s->ssl, evbuffer_pullup(s->out, (ev_ssize_t)len),
+	    (int)len);
+	if (n > 0) {
+		evbuffer_drain(s->out, (size_t)n);
+		return n;
+	}
+	switch (err = SSL_get_error(s->ssl, n)) {
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_READ:
+		s->write_wants_read = true;
+		event_add(s->rev, NULL);
+		errno = EAGAIN;
+		return -1;
+	default:
+		tls_failed(s, n, err);
+		return -1;
+	}
+}
+
+static int
+transport_write(struct whirl_stream *s)
+{
+	if (s->ssl != NULL)
+		return tls_write(s);
+	return evbuffer_write(s->out, s->wfd);
+}
+
 /* Write what is queued.  Returns with s possibly gone (callers check
  * s->freed under enter/leave). */
 static void
@@ -738,7 +873,7 @@ flush(struct whirl_stream *s)
 			goto blocked;
 	}
 	while (s->out != NULL && evbuffer_get_length(s->out) > 0) {
-		n = evbuffer_write(s->out, s->wfd);
+		n = transport_write(s);
 		if (n > 0) {
 			s->written_total += (uint64_t)n;
 			s->stats.bytes_written += (uint64_t)n;
@@ -751,7 +886,8 @@ flush(struct whirl_stream *s)
 		stream_fail(s, n == 0 ? EPIPE : errno);
 		return;
 	}
-	event_del(s->wev);
+	if (!s->read_wants_write)
+		event_del(s->wev);
 	complete_writes(s);
 	if (s->freed || s->closed)
 		return;
@@ -845,10 +981,20 @@ on_read_event(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	enter(s);
+	if (s->tls == TLS_HANDSHAKE) {
+		tls_handshake(s);
+		goto out;
+	}
+	if (s->write_wants_read) {
+		flush(s);
+		if (s->freed)
+			goto out;
+	}
 	if (s->src_relay != NULL)
 		relay_pump(s->src_relay);
 	else
 		handle_read(s, fd_ready);
+out:
 	if (leave(s))
 		release_idle_buffers(s);
 }
@@ -861,9 +1007,149 @@ on_write_event(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	enter(s);
-	flush(s);
+	if (s->tls == TLS_HANDSHAKE) {
+		tls_handshake(s);
+	} else if (s->read_wants_write) {
+		if (s->src_relay != NULL)
+			relay_pump(s->src_relay);
+		else
+			handle_read(s, true);
+		if (!s->freed)
+			flush(s);
+	} else {
+		flush(s);
+	}
 	if (leave(s))
 		release_idle_buffers(s);
+}
+
+/*
+ * TLS
+ */
+
+/* The handshake ended: tell its callback, then let queued reads and
+ * writes run.  On failure the stream closes with the reason. */
+static void
+tls_handshake_done(struct whirl_stream *s, int err)
+{
+	whirl_stream_write_cb cb = s->hs_cb;
+
+	s->hs_cb = NULL;
+	if (s->hs_timer != NULL)
+		whirl_timer_stop(s->hs_timer);
+	event_del(s->rev);
+	event_del(s->wev);
+	s->reading = false;
+	if (err == 0) {
+		s->tls = TLS_ON;
+		if (cb != NULL)
+			cb(s, NULL, s->hs_arg);
+		if (s->freed || s->closed)
+			return;
+		kick_read(s);
+		kick_write(s);
+		return;
+	}
+	s->tls = TLS_NONE;
+	if (cb != NULL)
+		cb(s, errtext(s, err), s->hs_arg);
+	if (!s->freed)
+		stream_fail(s, err);
+}
+
+static void
+tls_handshake(struct whirl_stream *s)
+{
+	int n, err;
+
+	ERR_clear_error();
+	n = SSL_do_handshake(s->ssl);
+	if (n == 1) {
+		tls_handshake_done(s, 0);
+		return;
+	}
+	switch (err = SSL_get_error(s->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		event_del(s->wev);
+		event_add(s->rev, NULL);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		event_add(s->wev, NULL);
+		return;
+	default:
+		tls_failed(s, n, err);
+		tls_handshake_done(s, EPROTO);
+	}
+}
+
+static void
+tls_handshake_timeout(struct whirl_timer *t, void *arg)
+{
+	struct whirl_stream *s = arg;
+
+	(void)t;
+	free(s->errmsg);
+	s->errmsg = whirl__xstrdup("TLS handshake timed out");
+	enter(s);
+	tls_handshake_done(s, ETIMEDOUT);
+	leave(s);
+}
+
+int
+whirl_stream_start_tls(struct whirl_stream *s, struct whirl_tls_ctx *ctx,
+    const char *hostname, uint64_t timeout_ms, whirl_stream_write_cb done,
+    void *arg)
+{
+	if (s->closed || s->rfd < 0 || s->rfd != s->wfd || s->ssl != NULL ||
+	    s->src_relay != NULL || s->dst_relay != NULL || in_len(s) > 0 ||
+	    s->r_always) {
+		whirl__seterr(EINVAL, "tls: stream cannot start TLS now");
+		return -1;
+	}
+	s->ssl = whirl__tls_new_ssl(ctx, hostname);
+	if (s->ssl == NULL)
+		return -1;
+	if (SSL_set_fd(s->ssl, s->rfd) != 1) {
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+		whirl__seterr(EINVAL, "tls: SSL_set_fd failed");
+		return -1;
+	}
+	s->tls = TLS_HANDSHAKE;
+	s->hs_cb = done;
+	s->hs_arg = arg;
+	if (timeout_ms > 0) {
+		if (s->hs_timer == NULL)
+			s->hs_timer = whirl_timer_new(s->loop,
+			    tls_handshake_timeout, s);
+		whirl_timer_start(s->hs_timer, timeout_ms, false);
+	}
+	kick_write(s);
+	return 0;
+}
+
+bool
+whirl_stream_is_tls(const struct whirl_stream *s)
+{
+	return s->ssl != NULL;
+}
+
+const char *
+whirl_stream_tls_alpn(const struct whirl_stream *s, char *buf, size_t size)
+{
+	const unsigned char *p;
+	unsigned int len;
+
+	if (s->ssl == NULL || size == 0)
+		return NULL;
+	SSL_get0_alpn_selected(s->ssl, &p, &len);
+	if (len == 0)
+		return NULL;
+	if (len >= size)
+		len = (unsigned int)size - 1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return buf;
 }
 
 /* Queries */
@@ -1057,6 +1343,8 @@ relay_read_once(struct whirl_relay *r)
 	struct whirl_stream *src = r->src, *dst = r->dst;
 	ssize_t n;
 
+	if (src->ssl != NULL || dst->ssl != NULL)
+		r->allow_splice = false;
 	if (r->allow_splice && r->filter == NULL && out_len(dst) == 0) {
 		if (r->pipefd[0] < 0 && pipe2(r->pipefd, O_CLOEXEC | O_NONBLOCK)
 		    == -1)
@@ -1078,14 +1366,14 @@ relay_read_once(struct whirl_relay *r)
 		}
 	}
 	if (r->filter != NULL) {
-		n = evbuffer_read(inbuf(src), src->rfd, READ_CHUNK);
+		n = transport_read(src, inbuf(src), READ_CHUNK);
 		if (n > 0) {
 			src->stats.bytes_read += (uint64_t)n;
 			relay_take_buffered(r);
 			return 1;
 		}
 	} else {
-		n = evbuffer_read(outbuf(dst), src->rfd, READ_CHUNK);
+		n = transport_read(src, outbuf(dst), READ_CHUNK);
 		if (n > 0)
 			goto moved;
 	}
@@ -1181,6 +1469,8 @@ relay_pump(struct whirl_relay *r)
 		goto out;
 	if (!r->paused && !r->eof)
 		want_read(src, true);
+	if (!r->paused && !r->eof && tls_pending(src))
+		kick_read(src);
 	if (r->eof) {
 		want_read(src, false);
 		enter(dst);

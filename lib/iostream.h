@@ -130,6 +130,27 @@ bool whirl_stream_read_eof(const struct whirl_stream *s);
 int whirl_stream_fd(const struct whirl_stream *s);
 struct whirl_loop *whirl_stream_loop(const struct whirl_stream *s);
 
+/*
+ * TLS on a connected socket stream (see tls.h for contexts).  The role
+ * comes from ctx.  A client verifies `hostname` (a DNS name or an IP
+ * literal) and sends it as SNI.  The handshake runs on the loop; reads
+ * and writes queued meanwhile wait for it; `done` fires once: err NULL
+ * when established, else OpenSSL's reason ("certificate verify failed:
+ * unable to get local issuer certificate"), after which the stream closes
+ * with the same reason.  timeout_ms 0 means no handshake deadline.
+ * Returns -1 (whirl_error) if the stream is not a socket stream, already
+ * uses TLS, has a relay, or holds unread input.  After it, the stream API
+ * is unchanged; relays still work but never splice.
+ */
+struct whirl_tls_ctx;
+int whirl_stream_start_tls(struct whirl_stream *s, struct whirl_tls_ctx *ctx,
+    const char *hostname, uint64_t timeout_ms, whirl_stream_write_cb done,
+    void *arg);
+bool whirl_stream_is_tls(const struct whirl_stream *s);
+/* The ALPN protocol agreed, copied into buf; NULL if none. */
+const char *whirl_stream_tls_alpn(const struct whirl_stream *s, char *buf,
+    size_t size);
+
 /* Counters, for tests and -v output. */
 struct whirl_stream_stats {
 	uint64_t bytes_read;     /* into this stream, by any means */

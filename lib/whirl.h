@@ -10,14 +10,9 @@
 #include "error.h"
 #include "ioloop.h"
 #include "iostream.h"
-#if __has_include("netutil.h")
+#include "tls.h"
 #include "netutil.h"
-#endif
-#if __has_include("tcpserver.h")
 #include "tcpserver.h"
-#endif
-#if __has_include("process.h")
 #include "process.h"
-#endif
 
 #endif
