@@ -40,7 +40,7 @@
 
 enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
 
-enum read_kind { READ_NONE, READ_UNTIL, READ_BYTES, READ_CLOSE };
+enum read_kind { READ_NONE, READ_UNTIL, READ_BYTES, READ_CLOSE, READ_STREAM };
 
 struct write_req {
 	struct write_req *next;
@@ -64,6 +64,9 @@ struct whirl_stream {
 	size_t dlen, rmax, rn, scanned;
 	bool partial;
 	whirl_stream_read_cb rcb;
+	whirl_stream_data_cb dcb;
+	size_t offered;                 /* READ_STREAM: left unused last time */
+	unsigned read_gen;              /* bumped by every read started */
 	void *rarg;
 
 	struct write_req *wq_head, **wq_tail;
@@ -375,8 +378,12 @@ notify_closed(struct whirl_stream *s, int err)
 		rcb = s->rcb;
 		kind = s->rkind;
 		s->rkind = READ_NONE;
-		rcb(s, NULL, 0, kind == READ_CLOSE && err == 0 &&
-		    s->read_eof ? NULL : why, s->rarg);
+		if (kind == READ_STREAM)
+			s->dcb(s, NULL, 0, err == 0 && s->read_eof ? NULL : why,
+			    s->rarg);
+		else
+			rcb(s, NULL, 0, kind == READ_CLOSE && err == 0 &&
+			    s->read_eof ? NULL : why, s->rarg);
 		if (s->freed)
 			return false;
 	}
@@ -447,6 +454,7 @@ start_read(struct whirl_stream *s, enum read_kind kind, whirl_stream_read_cb cb,
 	s->rcb = cb;
 	s->rarg = arg;
 	s->scanned = 0;
+	s->read_gen++;
 	kick_read(s);
 	return 0;
 }
@@ -488,6 +496,52 @@ whirl_stream_read_until_close(struct whirl_stream *s, whirl_stream_read_cb cb,
     void *arg)
 {
 	return start_read(s, READ_CLOSE, cb, arg);
+}
+
+int
+whirl_stream_read_stream(struct whirl_stream *s, whirl_stream_data_cb cb,
+    void *arg)
+{
+	if (start_read(s, READ_STREAM, NULL, arg) == -1)
+		return -1;
+	s->dcb = cb;
+	s->offered = 0;
+	return 0;
+}
+
+/* READ_STREAM: offer the buffer if it holds anything not offered yet.
+ * 1: the callback ran, 0: nothing new, -1: s is gone. */
+static int
+offer(struct whirl_stream *s)
+{
+	size_t len = in_len(s), used = 0;
+	const char *data;
+	unsigned gen;
+	bool alive;
+
+	if (len == 0 || len <= s->offered) {
+		if (!s->read_eof && !s->closed)
+			return 0;
+		s->rkind = READ_NONE;
+		enter(s);
+		s->dcb(s, NULL, 0, s->read_eof ? NULL : whirl_err_closed,
+		    s->rarg);
+		return leave(s) ? 1 : -1;
+	}
+	data = (const char *)evbuffer_pullup(s->in, (ev_ssize_t)len);
+	gen = s->read_gen;
+	enter(s);
+	used = s->dcb(s, data, len, NULL, s->rarg);
+	alive = leave(s);
+	if (!alive)
+		return -1;
+	if (used > len)
+		used = len;
+	if (s->in != NULL)
+		evbuffer_drain(s->in, used);
+	/* A read restarted inside the callback sees the rest afresh. */
+	s->offered = gen == s->read_gen ? len - used : 0;
+	return 1;
 }
 
 void
@@ -566,6 +620,8 @@ try_read(struct whirl_stream *s)
 		if (s->read_eof)
 			return deliver(s, 0, NULL, false) ? 1 : -1;
 		return 0;
+	case READ_STREAM:
+		return offer(s);
 	}
 	if (s->read_eof || s->closed)
 		return deliver(s, len, whirl_err_closed, false) ? 1 : -1;

@@ -93,6 +93,16 @@ int whirl_stream_read_bytes(struct whirl_stream *s, size_t n, bool partial,
  * (NULL, 0, NULL) at EOF, or (NULL, 0, err) on an error. */
 int whirl_stream_read_until_close(struct whirl_stream *s,
     whirl_stream_read_cb cb, void *arg);
+/* Offer everything buffered to cb, which returns how many bytes it used;
+ * the rest stays at the head of the input and is offered again, with
+ * more, when more arrives.  The read stays pending until cancelled (the
+ * way a parser pauses) or until the end: cb(NULL, 0, NULL) at EOF, or
+ * (NULL, 0, err) on an error.  For parsers fed straight from the buffer,
+ * without a copy: the HTTP layer feeds llhttp this way. */
+typedef size_t (*whirl_stream_data_cb)(struct whirl_stream *s,
+    const char *data, size_t len, const char *err, void *arg);
+int whirl_stream_read_stream(struct whirl_stream *s, whirl_stream_data_cb cb,
+    void *arg);
 /* Forget the pending read (its callback will not fire); buffered input
  * is kept for the next read. */
 void whirl_stream_cancel_read(struct whirl_stream *s);

@@ -290,6 +290,65 @@ TEST(read_until_close_streams_chunks_then_end)
 	finish();
 }
 
+/* A parser that takes whole "N:" records and leaves a partial one. */
+static size_t
+take_records(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	size_t used = 0;
+
+	(void)arg;
+	calls++;
+	if (data == NULL) {
+		append("<eof>", 5);
+		last_err = err;
+		return 0;
+	}
+	while (used + 2 <= len && data[used + 1] == ':') {
+		append(data + used, 1);
+		used += 2;
+		if (data[used - 2] == 'P') {
+			/* pause: the rest waits for a restart */
+			whirl_stream_cancel_read(s);
+			break;
+		}
+	}
+	return used;
+}
+
+static void
+resume_stream(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	append("|", 1);
+	whirl_stream_read_stream(arg, take_records, NULL);
+}
+
+TEST(read_stream_keeps_the_unused_rest_and_pauses)
+{
+	static const char *chunks[] = { "a:b", ":c:P:d", ":e:", NULL };
+	struct whirl_stream *s;
+	struct whirl_timer *t;
+	struct feeder *f;
+	int sv[2];
+
+	reset();
+	pair(sv);
+	s = whirl_stream_new(loop, sv[0], 0);
+	f = feeder_new(sv[1], chunks, true);
+	t = whirl_timer_new(loop, resume_stream, s);
+	whirl_timer_start(t, 30, false);
+	whirl_stream_read_stream(s, take_records, NULL);
+	whirl_loop_run(loop);
+	CHECK_EQ_STR(got, "abcP|de<eof>");
+	CHECK(last_err == NULL);
+	whirl_stream_free(s);
+	whirl_timer_free(t);
+	feeder_free(f);
+	close(sv[1]);
+	finish();
+}
+
 TEST(second_read_while_one_is_pending_is_refused)
 {
 	struct whirl_stream *s;
@@ -942,6 +1001,7 @@ main(void)
 	RUN(read_bytes_exact_then_remainder_at_eof);
 	RUN(read_bytes_partial_delivers_what_is_there);
 	RUN(read_until_close_streams_chunks_then_end);
+	RUN(read_stream_keeps_the_unused_rest_and_pauses);
 	RUN(second_read_while_one_is_pending_is_refused);
 	RUN(write_callbacks_fire_in_order_after_the_bytes_left);
 	RUN(back_pressure_fires_above_and_below);
