@@ -308,6 +308,8 @@ whirl_stream_free(struct whirl_stream *s)
 
 /* Event enabling */
 
+static const struct timeval zero_tv = { 0, 0 };
+
 static void
 want_read(struct whirl_stream *s, bool on)
 {
@@ -1050,6 +1052,9 @@ on_read_event(evutil_socket_t fd, short what, void *arg)
 		relay_pump(s->src_relay);
 	else
 		handle_read(s, fd_ready);
+	/* libevent repeats no zero timeout: re-arm an always-ready fd. */
+	if (!s->freed && s->r_always && s->reading && !s->closed)
+		event_add(s->rev, &zero_tv);
 out:
 	if (leave(s))
 		release_idle_buffers(s);

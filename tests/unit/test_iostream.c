@@ -889,11 +889,11 @@ TEST(relay_from_regular_file_and_to_dev_null)
 	struct whirl_relay *r;
 	char path[] = "/tmp/whirl-iostream-XXXXXX";
 	int fd = mkstemp(path), nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	char *data = malloc(1 << 20);
+	char *data = malloc(3 << 20);
 
 	reset();
-	memset(data, 'f', 1 << 20);
-	CHECK_EQ_INT(write(fd, data, 1 << 20), 1 << 20);
+	memset(data, 'f', 3 << 20);
+	CHECK_EQ_INT(write(fd, data, 3 << 20), 3 << 20);
 	lseek(fd, 0, SEEK_SET);
 	unlink(path);
 	src = whirl_stream_new_pair(loop, fd, -1, 0);
@@ -902,7 +902,7 @@ TEST(relay_from_regular_file_and_to_dev_null)
 	whirl_loop_run(loop);
 	CHECK_EQ_INT(calls, 1);
 	CHECK(last_err == NULL);
-	CHECK_EQ_INT(whirl_relay_bytes(r), 1 << 20);
+	CHECK_EQ_INT(whirl_relay_bytes(r), 3 << 20);
 	whirl_relay_free(r);
 	whirl_stream_free(src);
 	whirl_stream_free(dst);
