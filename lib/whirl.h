@@ -14,5 +14,10 @@
 #include "netutil.h"
 #include "tcpserver.h"
 #include "process.h"
+#include "log.h"
+#include "escape.h"
+#include "httputil.h"
+#include "http1.h"
+#include "httpserver.h"
 
 #endif

@@ -1,0 +1,729 @@
+/* httpserver.c - connections and requests on top of tcpserver and http1.
+ *
+ * Invariants:
+ *   - a connection has at most one request in its handler's hands; the
+ *     codec is paused from the request's finish until its response ends,
+ *     so responses leave in request order;
+ *   - a connection lives until its stream closes; a request lives until
+ *     its response is finished, and forgets its connection (req->c NULL)
+ *     if that closes first;
+ *   - one timer per connection serves every deadline (idle, head, body,
+ *     lingering close).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "error.h"
+#include "http1.h"
+#include "httpserver.h"
+#include "httputil.h"
+#include "internal.h"
+#include "ioloop.h"
+#include "iostream.h"
+#include "netutil.h"
+#include "tcpserver.h"
+
+#ifndef WHIRL_VERSION
+#define WHIRL_VERSION "0"
+#endif
+
+#define DEFAULT_IDLE_MS  15000
+#define DEFAULT_HEAD_MS  10000
+#define DEFAULT_BODY_MS  60000
+#define LINGER_MS        2000
+#define RESUME_PENDING   (64 * 1024)  /* output above which we wait */
+
+struct conn;
+
+struct whirl_request {
+	struct conn *c;
+	struct whirl_loop *loop;
+	const char *method;
+	char *target, *path, *query;
+	char version[12];
+	struct whirl_headers *headers;
+	char *body;
+	size_t blen, bcap;
+	char peer_ip[WHIRL_ADDR_STRLEN];
+	int peer_port, local_port;
+	bool is_tls, keep_alive, head, http10, started, finished;
+	int status;
+	uint64_t start_ms, bytes;
+	whirl_request_close_cb close_cb;
+	void *close_arg;
+};
+
+struct conn {
+	struct whirl_httpserver *srv;
+	struct conn *prev, *next;
+	struct whirl_stream *s;
+	struct whirl_http1 *h;
+	struct whirl_timer *timer;
+	struct whirl_request *req;     /* head seen, response not finished */
+	char peer_ip[WHIRL_ADDR_STRLEN];
+	int peer_port, local_port;
+	bool closing;                  /* no further request on it */
+	bool dispatched;               /* req is in the handler's hands */
+};
+
+struct whirl_httpserver {
+	struct whirl_loop *loop;
+	struct whirl_tcpserver *tcp;
+	struct whirl_httpserver_opts opts;
+	whirl_request_cb cb;
+	void *arg;
+	struct conn *conns;
+	size_t nconns;
+	char server_line[96];
+	char date_line[48];
+	time_t date_at;
+	bool stopping;
+};
+
+static void conn_free(struct conn *c);
+
+/* Tornado's error page. */
+size_t
+whirl_http_error_page(int status, char *buf, size_t size)
+{
+	const char *r = whirl_http_reason(status);
+	int n = snprintf(buf, size,
+	    "<html><title>%d: %s</title><body>%d: %s</body></html>",
+	    status, r, status, r);
+
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* "Date: ...\r\n", formatted once a second. */
+static const char *
+date_line(struct whirl_httpserver *srv)
+{
+	time_t now = time(NULL);
+	char d[32];
+
+	if (now != srv->date_at) {
+		srv->date_at = now;
+		snprintf(srv->date_line, sizeof(srv->date_line),
+		    "Date: %s\r\n", whirl_http_date(now, d));
+	}
+	return srv->date_line;
+}
+
+/* Requests */
+
+static void
+request_free(struct whirl_request *req)
+{
+	whirl_headers_free(req->headers);
+	free(req->target);
+	free(req->path);
+	free(req->body);
+	free(req);
+}
+
+/* Split the target into path and query; an absolute-form target
+ * ("http://host/p?q") contributes only its path. */
+static void
+split_target(struct whirl_request *req)
+{
+	const char *t = req->target, *q, *p = t;
+
+	if (*t != '/') {
+		const char *scheme = strstr(t, "://");
+
+		if (scheme != NULL) {
+			p = strchr(scheme + 3, '/');
+			if (p == NULL)
+				p = "/";
+		}
+	}
+	q = strchr(p, '?');
+	if (q == NULL) {
+		req->path = whirl__xstrdup(p);
+		req->query = req->path + strlen(req->path);
+		return;
+	}
+	req->path = whirl__xmalloc(strlen(p) + 2);
+	memcpy(req->path, p, (size_t)(q - p));
+	req->path[q - p] = '\0';
+	req->query = req->path + (q - p) + 1;
+	strcpy(req->query, q + 1);
+}
+
+static struct whirl_request *
+request_new(struct conn *c, const struct whirl_http1_msg *m)
+{
+	struct whirl_request *req = whirl__xcalloc(1, sizeof(*req));
+
+	req->c = c;
+	req->loop = c->srv->loop;
+	req->method = m->method;
+	req->target = whirl__xstrdup(m->target);
+	split_target(req);
+	snprintf(req->version, sizeof(req->version), "HTTP/%d.%d", m->major,
+	    m->minor);
+	req->http10 = m->major == 1 && m->minor == 0;
+	req->keep_alive = m->keep_alive;
+	req->head = strcmp(m->method, "HEAD") == 0;
+	memcpy(req->peer_ip, c->peer_ip, sizeof(req->peer_ip));
+	req->peer_port = c->peer_port;
+	req->local_port = c->local_port;
+	req->is_tls = whirl_stream_is_tls(c->s);
+	return req;
+}
+
+static void
+body_add(struct whirl_request *req, const char *data, size_t len)
+{
+	if (req->blen + len + 1 > req->bcap) {
+		req->bcap = (req->blen + len + 1) * 2;
+		req->body = whirl__xrealloc(req->body, req->bcap);
+	}
+	memcpy(req->body + req->blen, data, len);
+	req->blen += len;
+	req->body[req->blen] = '\0';
+}
+
+/* Deadlines */
+
+static void
+on_deadline(struct whirl_timer *t, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)t;
+	whirl_stream_close(c->s);   /* the close callback frees c */
+}
+
+static void
+deadline(struct conn *c, uint64_t ms)
+{
+	whirl_timer_start(c->timer, ms, false);
+}
+
+/* Closing */
+
+static void
+discard(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	(void)s;
+	(void)data;
+	(void)len;
+	(void)err;
+	(void)arg;
+}
+
+/* The last response is queued: send FIN after it, then read what the
+ * client still sends (so our close never resets the response away) until
+ * its EOF or the linger deadline. */
+static void
+linger_close(struct conn *c)
+{
+	c->closing = true;
+	whirl_http1_free(c->h);
+	c->h = NULL;
+	whirl_stream_shutdown(c->s);
+	whirl_stream_cancel_read(c->s);
+	whirl_stream_read_until_close(c->s, discard, NULL);
+	deadline(c, LINGER_MS);
+}
+
+static void
+on_stream_close(struct whirl_stream *s, const char *err, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)s;
+	(void)err;
+	conn_free(c);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct whirl_httpserver *srv = c->srv;
+	struct whirl_request *req = c->req;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	whirl_http1_free(c->h);
+	whirl_timer_free(c->timer);
+	whirl_stream_free(c->s);
+	c->req = NULL;
+	if (req != NULL && c->dispatched) {
+		req->c = NULL;
+		if (req->close_cb != NULL)
+			req->close_cb(req, req->close_arg);
+	} else if (req != NULL) {
+		request_free(req);
+	}
+	free(c);
+}
+
+/* A bad request: the error page, then close. */
+static void
+send_error_and_close(struct conn *c, int status)
+{
+	char page[256], extra[256];
+	size_t n = whirl_http_error_page(status, page, sizeof(page));
+	struct whirl_httpserver *srv = c->srv;
+
+	snprintf(extra, sizeof(extra),
+	    "Content-Type: text/html; charset=UTF-8\r\n%s%sConnection: close\r\n",
+	    date_line(srv), srv->server_line);
+	if (whirl_http1_write_response_head(c->h, status, NULL, NULL, extra,
+	    (int64_t)n, false) == 0)
+		whirl_http1_write_body(c->h, page, n);
+	linger_close(c);
+}
+
+/* The codec's delegate */
+
+static void
+h1_begin(struct whirl_http1 *h, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)h;
+	deadline(c, c->srv->opts.head_ms);
+}
+
+static int
+h1_headers(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
+{
+	struct conn *c = arg;
+	bool has_body = m->chunked || m->content_length > 0;
+
+	c->req = request_new(c, m);
+	if (m->expect_continue && has_body)
+		whirl_http1_write_response_head(h, 100, NULL, NULL, NULL, -1,
+		    true);
+	if (has_body)
+		deadline(c, c->srv->opts.body_ms);
+	else
+		whirl_timer_stop(c->timer);
+	return 0;
+}
+
+static void
+h1_body(struct whirl_http1 *h, const char *data, size_t len, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)h;
+	body_add(c->req, data, len);
+	deadline(c, c->srv->opts.body_ms);
+}
+
+static void
+h1_finish(struct whirl_http1 *h, void *arg)
+{
+	struct conn *c = arg;
+	struct whirl_request *req = c->req;
+	struct whirl_httpserver *srv = c->srv;
+
+	whirl_timer_stop(c->timer);
+	req->headers = whirl_http1_take_headers(h);
+	if (req->headers == NULL)
+		req->headers = whirl_headers_new();
+	req->start_ms = whirl_loop_now_ms(srv->loop);
+	c->dispatched = true;
+	srv->cb(req, srv->arg);
+}
+
+static void
+h1_error(struct whirl_http1 *h, int status, const char *why, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)h;
+	(void)why;
+	if (c->req != NULL && !c->dispatched) {
+		request_free(c->req);
+		c->req = NULL;
+	}
+	if (status >= 400 && !whirl_stream_closed(c->s))
+		send_error_and_close(c, status);
+	else
+		whirl_stream_close(c->s);
+}
+
+static void
+h1_eof(struct whirl_http1 *h, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)h;
+	whirl_stream_close(c->s);
+}
+
+static const struct whirl_http1_delegate h1_delegate = {
+	.begin = h1_begin,
+	.headers = h1_headers,
+	.body = h1_body,
+	.finish = h1_finish,
+	.error = h1_error,
+	.eof = h1_eof,
+};
+
+/* Accepting */
+
+static void
+on_accept(struct whirl_tcpserver *tcp, struct whirl_stream *s,
+    const struct sockaddr *peer, socklen_t len, void *arg)
+{
+	struct whirl_httpserver *srv = arg;
+	struct conn *c = whirl__xcalloc(1, sizeof(*c));
+	struct whirl_addr local;
+
+	(void)tcp;
+	c->srv = srv;
+	c->s = s;
+	whirl_addr_host(peer, len, c->peer_ip, sizeof(c->peer_ip));
+	c->peer_port = whirl_addr_port(peer);
+	local.len = sizeof(local.ss);
+	if (getsockname(whirl_stream_fd(s), (struct sockaddr *)&local.ss,
+	    &local.len) == 0)
+		c->local_port = whirl_addr_port((struct sockaddr *)&local.ss);
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	c->timer = whirl_timer_new(srv->loop, on_deadline, c);
+	whirl_stream_set_close_cb(s, on_stream_close, c);
+	if (srv->opts.tls != NULL)
+		whirl_stream_start_tls(s, srv->opts.tls, NULL,
+		    srv->opts.head_ms, NULL, NULL);
+	c->h = whirl_http1_new(s, WHIRL_HTTP1_SERVER, &srv->opts.limits,
+	    &h1_delegate, c);
+	deadline(c, srv->opts.idle_ms);
+}
+
+struct whirl_httpserver *
+whirl_httpserver_new(struct whirl_loop *loop,
+    const struct whirl_httpserver_opts *opts, whirl_request_cb cb, void *arg)
+{
+	struct whirl_httpserver *srv = whirl__xcalloc(1, sizeof(*srv));
+
+	srv->loop = loop;
+	if (opts != NULL)
+		srv->opts = *opts;
+	if (srv->opts.idle_ms == 0)
+		srv->opts.idle_ms = DEFAULT_IDLE_MS;
+	if (srv->opts.head_ms == 0)
+		srv->opts.head_ms = DEFAULT_HEAD_MS;
+	if (srv->opts.body_ms == 0)
+		srv->opts.body_ms = DEFAULT_BODY_MS;
+	snprintf(srv->server_line, sizeof(srv->server_line), "Server: %s\r\n",
+	    srv->opts.server_header != NULL ? srv->opts.server_header :
+	    "whirl/" WHIRL_VERSION);
+	srv->opts.server_header = NULL;
+	srv->cb = cb;
+	srv->arg = arg;
+	srv->tcp = whirl_tcpserver_new(loop, 0, on_accept, srv);
+	if (srv->tcp == NULL) {
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+whirl_httpserver_free(struct whirl_httpserver *srv)
+{
+	if (srv == NULL)
+		return;
+	whirl_tcpserver_free(srv->tcp);
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	free(srv);
+}
+
+int
+whirl_httpserver_listen(struct whirl_httpserver *srv, const char *host,
+    int port, int family, int flags)
+{
+	return whirl_tcpserver_listen(srv->tcp, host, port, family,
+	    WHIRL_BACKLOG, flags);
+}
+
+int
+whirl_httpserver_add_fd(struct whirl_httpserver *srv, int fd)
+{
+	return whirl_tcpserver_add_fd(srv->tcp, fd);
+}
+
+int
+whirl_httpserver_port(const struct whirl_httpserver *srv)
+{
+	struct whirl_addr a;
+
+	if (whirl_tcpserver_local_addr(srv->tcp, 0, &a) == -1)
+		return -1;
+	return whirl_addr_port((struct sockaddr *)&a.ss);
+}
+
+void
+whirl_httpserver_stop_accepting(struct whirl_httpserver *srv)
+{
+	struct conn *c, *next;
+
+	srv->stopping = true;
+	whirl_tcpserver_pause(srv->tcp);
+	/* Idle connections go now; busy ones after their response. */
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->req == NULL)
+			whirl_stream_close(c->s);
+		else
+			c->closing = true;
+	}
+}
+
+size_t
+whirl_httpserver_connections(const struct whirl_httpserver *srv)
+{
+	return srv->nconns;
+}
+
+/* Request accessors */
+
+const char *
+whirl_request_method(const struct whirl_request *req)
+{
+	return req->method;
+}
+
+const char *
+whirl_request_target(const struct whirl_request *req)
+{
+	return req->target;
+}
+
+const char *
+whirl_request_path(const struct whirl_request *req)
+{
+	return req->path;
+}
+
+const char *
+whirl_request_query(const struct whirl_request *req)
+{
+	return req->query;
+}
+
+const struct whirl_headers *
+whirl_request_headers(const struct whirl_request *req)
+{
+	return req->headers;
+}
+
+const char *
+whirl_request_body(const struct whirl_request *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req->blen;
+	return req->body != NULL ? req->body : "";
+}
+
+const char *
+whirl_request_remote_ip(const struct whirl_request *req)
+{
+	return req->peer_ip;
+}
+
+int
+whirl_request_remote_port(const struct whirl_request *req)
+{
+	return req->peer_port;
+}
+
+const char *
+whirl_request_version(const struct whirl_request *req)
+{
+	return req->version;
+}
+
+int
+whirl_request_local_port(const struct whirl_request *req)
+{
+	return req->local_port;
+}
+
+bool
+whirl_request_is_tls(const struct whirl_request *req)
+{
+	return req->is_tls;
+}
+
+uint64_t
+whirl_request_start_ms(const struct whirl_request *req)
+{
+	return req->start_ms;
+}
+
+struct whirl_loop *
+whirl_request_loop(const struct whirl_request *req)
+{
+	return req->loop;
+}
+
+void
+whirl_request_set_close_cb(struct whirl_request *req,
+    whirl_request_close_cb cb, void *arg)
+{
+	req->close_cb = cb;
+	req->close_arg = arg;
+}
+
+bool
+whirl_request_connection_closed(const struct whirl_request *req)
+{
+	return req->c == NULL;
+}
+
+/* Responses */
+
+int
+whirl_response_start(struct whirl_request *req, int status,
+    const struct whirl_headers *headers, int64_t content_length)
+{
+	struct conn *c = req->c;
+	struct whirl_httpserver *srv;
+	char extra[256];
+	bool keep;
+
+	if (req->started || req->finished) {
+		whirl__seterr(EINVAL, "response already started");
+		return -1;
+	}
+	req->started = true;
+	req->status = status;
+	if (c == NULL)
+		return 0;
+	srv = c->srv;
+	keep = req->keep_alive && !c->closing && !srv->stopping &&
+	    !(req->http10 && content_length < 0 && !req->head);
+	if (!keep)
+		c->closing = true;
+	snprintf(extra, sizeof(extra), "%s%s%s", date_line(srv),
+	    srv->server_line, !keep ? "Connection: close\r\n" :
+	    req->http10 ? "Connection: keep-alive\r\n" : "");
+	return whirl_http1_write_response_head(c->h, status, NULL, headers,
+	    extra, content_length, req->head);
+}
+
+int
+whirl_response_write(struct whirl_request *req, const void *data, size_t len)
+{
+	if (!req->started || req->finished) {
+		whirl__seterr(EINVAL, "response not started");
+		return -1;
+	}
+	req->bytes += len;
+	if (req->c == NULL)
+		return 0;
+	return whirl_http1_write_body(req->c->h, data, len);
+}
+
+static void
+resume_after_write(struct whirl_http1 *h, const char *err, void *arg)
+{
+	struct conn *c = arg;
+
+	if (err == NULL && c->req == NULL && !c->closing)
+		whirl_http1_resume(h);
+}
+
+void
+whirl_response_finish(struct whirl_request *req)
+{
+	struct conn *c = req->c;
+
+	if (req->finished)
+		return;
+	if (!req->started)
+		whirl_response_start(req, 200, NULL, 0);
+	req->finished = true;
+	request_free(req);
+	if (c == NULL)
+		return;
+	c->req = NULL;
+	c->dispatched = false;
+	if (c->closing) {
+		whirl_http1_write_end(c->h, NULL, NULL);
+		linger_close(c);
+		return;
+	}
+	deadline(c, c->srv->opts.idle_ms);
+	if (whirl_stream_write_pending(c->s) < RESUME_PENDING) {
+		whirl_http1_write_end(c->h, NULL, NULL);
+		whirl_http1_resume(c->h);
+	} else {
+		/* A client that pipelines but does not read waits. */
+		whirl_http1_write_end(c->h, resume_after_write, c);
+	}
+}
+
+void
+whirl_response_send(struct whirl_request *req, int status,
+    const struct whirl_headers *headers, const void *body, size_t len)
+{
+	if (whirl_response_start(req, status, headers, (int64_t)len) == 0)
+		whirl_response_write(req, body, len);
+	whirl_response_finish(req);
+}
+
+bool
+whirl_response_started(const struct whirl_request *req)
+{
+	return req->started;
+}
+
+int
+whirl_response_status(const struct whirl_request *req)
+{
+	return req->status;
+}
+
+uint64_t
+whirl_response_bytes(const struct whirl_request *req)
+{
+	return req->bytes;
+}
+
+size_t
+whirl_response_pending(const struct whirl_request *req)
+{
+	return req->c != NULL ? whirl_stream_write_pending(req->c->s) : 0;
+}
+
+struct whirl_stream *
+whirl_request_detach(struct whirl_request *req)
+{
+	struct conn *c = req->c;
+	struct whirl_stream *s;
+
+	if (c == NULL || req->started)
+		return NULL;
+	s = c->s;
+	whirl_stream_set_close_cb(s, NULL, NULL);
+	c->s = NULL;
+	c->req = NULL;
+	c->dispatched = false;
+	request_free(req);
+	conn_free(c);
+	return s;
+}
