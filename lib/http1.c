@@ -240,6 +240,9 @@ cb_headers_complete(llhttp_t *p)
 		h->no_body_expected = false;
 		p->flags |= F_SKIPBODY;
 	}
+	/* An HTTP/0.9 line has no version to keep a connection honest. */
+	if (h->role == WHIRL_HTTP1_SERVER && h->msg.major != 1)
+		return limit(h, h->msg.major == 0 ? 400 : 505);
 	if (h->role == WHIRL_HTTP1_SERVER && h->msg.content_length >= 0 &&
 	    (uint64_t)h->msg.content_length > h->lim.max_body)
 		return limit(h, 413);

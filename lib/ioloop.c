@@ -45,6 +45,7 @@ struct whirl_timer {
 	whirl_timer_cb cb;
 	void *arg;
 	bool repeat;
+	bool zero_repeat;     /* libevent repeats no zero timeout: we do */
 };
 
 struct whirl_signal {
@@ -246,9 +247,13 @@ static void
 timer_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct whirl_timer *t = arg;
+	static const struct timeval zero = { 0, 0 };
 
 	(void)fd;
 	(void)what;
+	/* Re-armed before the call, so that stop or free inside wins. */
+	if (t->zero_repeat)
+		event_add(t->ev, &zero);
 	t->cb(t, t->arg);
 }
 
@@ -270,6 +275,7 @@ whirl_timer_start(struct whirl_timer *t, uint64_t ms, bool repeat)
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
 	event_del(t->ev);
+	t->zero_repeat = repeat && ms == 0;
 	if (repeat != t->repeat) {
 		event_assign(t->ev, t->loop->base, -1, repeat ? EV_PERSIST : 0,
 		    timer_fired, t);
@@ -281,6 +287,7 @@ whirl_timer_start(struct whirl_timer *t, uint64_t ms, bool repeat)
 void
 whirl_timer_stop(struct whirl_timer *t)
 {
+	t->zero_repeat = false;
 	event_del(t->ev);
 }
 

@@ -1029,6 +1029,23 @@ whirl_stream_shutdown(struct whirl_stream *s)
 	return 0;
 }
 
+/* libevent's event_add does not register the fd of an event that sits in
+ * the active queue (a kick), so an add made while kicked is lost once the
+ * kick runs.  Every handler ends by re-adding what should be watched;
+ * adding an event already registered changes nothing. */
+static void
+resync(struct whirl_stream *s)
+{
+	if (s->freed || s->closed)
+		return;
+	if ((s->reading || s->write_wants_read) && !s->r_always &&
+	    s->tls != TLS_HANDSHAKE)
+		event_add(s->rev, NULL);
+	if ((out_len(s) > 0 || s->read_wants_write) && !s->w_always &&
+	    s->wfd >= 0 && s->tls != TLS_HANDSHAKE)
+		event_add(s->wev, NULL);
+}
+
 /* The read event: the fd is readable (EV_READ), an always-ready fd's
  * timeout ticked, or kick_read() deferred work to here (EV_TIMEOUT). */
 static void
@@ -1056,6 +1073,7 @@ on_read_event(evutil_socket_t fd, short what, void *arg)
 	if (!s->freed && s->r_always && s->reading && !s->closed)
 		event_add(s->rev, &zero_tv);
 out:
+	resync(s);
 	if (leave(s))
 		release_idle_buffers(s);
 }
@@ -1080,6 +1098,7 @@ on_write_event(evutil_socket_t fd, short what, void *arg)
 	} else {
 		flush(s);
 	}
+	resync(s);
 	if (leave(s))
 		release_idle_buffers(s);
 }
