@@ -93,7 +93,7 @@ struct whirl_stream {
 
 	struct whirl_stream_stats stats;
 	int depth;
-	bool closed, freed, read_eof, reading;
+	bool closed, freed, read_eof, reading, drained;
 	bool shut_wanted, shut_done, close_after_flush;
 };
 
@@ -546,11 +546,13 @@ offer(struct whirl_stream *s)
 	return 1;
 }
 
+/* The fd stays watched: a parser that pauses and resumes within one
+ * turn (a server answering a request) costs no epoll_ctl.  If the fd turns
+ * readable with no read pending, the handler stops watching it then. */
 void
 whirl_stream_cancel_read(struct whirl_stream *s)
 {
 	s->rkind = READ_NONE;
-	want_read(s, false);
 }
 
 /* Hand `len` bytes at the head of the input (len may be 0) to the read
@@ -728,6 +730,9 @@ fill(struct whirl_stream *s)
 
 	if (n > 0) {
 		s->stats.bytes_read += (uint64_t)n;
+		/* A short read emptied the socket: another read now would
+		 * only say EAGAIN. */
+		s->drained = n < READ_CHUNK && s->ssl == NULL && !s->r_always;
 		return 1;
 	}
 	if (n == 0) {
@@ -755,7 +760,7 @@ handle_read(struct whirl_stream *s, bool fd_ready)
 			continue;
 		if (s->rkind == READ_NONE || s->closed || s->read_eof)
 			break;
-		if (!fd_ready && !tls_pending(s)) {
+		if ((!fd_ready || s->drained) && !tls_pending(s)) {
 			want_read(s, true);
 			return true;
 		}
@@ -1055,6 +1060,8 @@ on_read_event(evutil_socket_t fd, short what, void *arg)
 	bool fd_ready = (what & EV_READ) || s->r_always || s->reading;
 
 	(void)fd;
+	if (what & EV_READ)
+		s->drained = false;
 	enter(s);
 	if (s->tls == TLS_HANDSHAKE) {
 		tls_handshake(s);
