@@ -140,9 +140,14 @@ install: all
 	mkdir -p $(DESTDIR)$(COMPDIR)
 	for c in scripts/bash-completion/*; do \
 	    [ -f "$$c" ] && install -m 0644 $$c $(DESTDIR)$(COMPDIR); done; true
-	# SOCKET_LINK=yes: also a `socket` command, unless one exists.
-	if [ "$(SOCKET_LINK)" = yes ] && [ ! -e $(DESTDIR)$(BINDIR)/socket ]; then \
-	    ln -s whirl-socket $(DESTDIR)$(BINDIR)/socket; fi
+	# SOCKET_LINK=yes: also `socket` (command, completion, page),
+	# unless one exists.
+	if [ "$(SOCKET_LINK)" = yes ] && [ ! -e $(DESTDIR)$(BINDIR)/socket ] && \
+	    [ ! -L $(DESTDIR)$(BINDIR)/socket ]; then \
+	    ln -s whirl-socket $(DESTDIR)$(BINDIR)/socket; \
+	    ln -sf whirl-socket $(DESTDIR)$(COMPDIR)/socket; \
+	    [ -e $(DESTDIR)$(MANDIR)/man1/socket.1 ] || \
+	    ln -s whirl-socket.1 $(DESTDIR)$(MANDIR)/man1/socket.1; fi
 
 uninstall:
 	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
@@ -151,9 +156,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCDIR)/whirl
 	for c in scripts/bash-completion/*; do \
 	    rm -f $(DESTDIR)$(COMPDIR)/$${c##*/}; done
-	if [ -L $(DESTDIR)$(BINDIR)/socket ] && \
-	    [ "$$(readlink $(DESTDIR)$(BINDIR)/socket)" = whirl-socket ]; then \
-	    rm -f $(DESTDIR)$(BINDIR)/socket; fi
+	[ "$$(readlink $(DESTDIR)$(BINDIR)/socket 2>/dev/null)" != whirl-socket ] || \
+	    rm -f $(DESTDIR)$(BINDIR)/socket $(DESTDIR)$(COMPDIR)/socket \
+	    $(DESTDIR)$(MANDIR)/man1/socket.1
 	for m in $(notdir $(MANPAGES)); do \
 	    s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 

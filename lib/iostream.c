@@ -772,6 +772,11 @@ handle_read(struct whirl_stream *s, bool fd_ready)
 			return true;
 		}
 	}
+	if (s->src_relay != NULL) {
+		/* A relay started inside the read callback reads next. */
+		kick_read(s);
+		return true;
+	}
 	if (s->rkind == READ_NONE)
 		want_read(s, false);
 	return true;

@@ -79,10 +79,14 @@ wait_for_port() {
 	done
 }
 
-# wait_pid PID [SECONDS]: wait for our child to exit; prints its status.
+# wait_pid PID [SECONDS]: wait for our child to exit; sets WAIT_STATUS and
+# prints its status ("timeout" and status 1 if it did not exit).  Call it
+# in the test's own shell, never inside $(...): a subshell cannot wait for
+# the test's children (bash then answers -1).
 wait_pid() {
 	local pid=$1 secs=${2:-10} end
 	end=$((SECONDS + secs))
+	WAIT_STATUS=
 	while kill -0 "$pid" 2>/dev/null; do
 		if ((SECONDS >= end)); then
 			echo timeout
@@ -93,7 +97,9 @@ wait_pid() {
 		sleep 0.02
 	done
 	wait "$pid" 2>/dev/null
-	echo $?
+	WAIT_STATUS=$?
+	echo "$WAIT_STATUS"
+	return 0
 }
 
 # stop_pid PID: TERM, a bounded wait, then KILL.  Only PIDs we started.
