@@ -448,6 +448,13 @@ parse(struct whirl_http1 *h, const char *data, size_t len)
 		e = llhttp_execute(&h->parser, data + off, len - off);
 		if (e == HPE_OK)
 			return len;
+		if (e == HPE_PAUSED_UPGRADE) {
+			/* The handler answered an Upgrade request without
+			 * taking the connection: go on with HTTP. */
+			off = (size_t)(llhttp_get_error_pos(&h->parser) - data);
+			llhttp_resume_after_upgrade(&h->parser);
+			continue;
+		}
 		if (e != HPE_PAUSED) {
 			fail(h, h->err_status != 0 ? h->err_status : 400,
 			    llhttp_get_error_reason(&h->parser));

@@ -434,6 +434,55 @@ whirl_stream_close(struct whirl_stream *s)
 	stream_close(s, 0);
 }
 
+static void
+linger_drop(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	(void)s;
+	(void)data;
+	(void)len;
+	(void)err;
+	(void)arg;
+}
+
+static void
+linger_closed(struct whirl_stream *s, const char *err, void *arg)
+{
+	(void)err;
+	whirl_timer_free(arg);
+	whirl_stream_free(s);
+}
+
+static void
+linger_expired(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	whirl_stream_close(arg);
+}
+
+void
+whirl_stream_linger_free(struct whirl_stream *s, uint64_t timeout_ms)
+{
+	struct whirl_timer *t;
+
+	if (s->closed || s->freed) {
+		whirl_stream_free(s);
+		return;
+	}
+	if (s->src_relay != NULL)
+		s->src_relay->src = NULL, s->src_relay = NULL;
+	if (s->dst_relay != NULL && s->dst_relay->pipe_bytes == 0)
+		s->dst_relay->dst = NULL, s->dst_relay = NULL;
+	s->water_cb = NULL;
+	t = whirl_timer_new(s->loop, linger_expired, s);
+	whirl_timer_start(t, timeout_ms, false);
+	whirl_stream_set_close_cb(s, linger_closed, t);
+	s->flags &= ~WHIRL_STREAM_HALF_CLOSE;
+	s->rkind = READ_NONE;
+	whirl_stream_read_until_close(s, linger_drop, NULL);
+	whirl_stream_shutdown(s);
+}
+
 void
 whirl_stream_set_close_cb(struct whirl_stream *s, whirl_stream_close_cb cb,
     void *arg)

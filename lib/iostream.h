@@ -128,6 +128,13 @@ int whirl_stream_shutdown(struct whirl_stream *s);
  * get whirl_err_closed, running relays finish, then the close callback
  * fires (err NULL) -- all before whirl_stream_close returns. */
 void whirl_stream_close(struct whirl_stream *s);
+/* Let the stream finish on its own, then free itself: queued output is
+ * written, the write side shut down, input read and dropped until the
+ * peer's EOF or timeout_ms, then the stream closes and is freed (no
+ * callbacks).  The caller must not touch it again.  For a protocol that
+ * ends with a last frame (a WebSocket close, an HTTP error page) whose
+ * owner is going away. */
+void whirl_stream_linger_free(struct whirl_stream *s, uint64_t timeout_ms);
 /* Set the close callback (replacing any before); err is NULL for a clean
  * close (EOF or whirl_stream_close) and the reason for an error. */
 void whirl_stream_set_close_cb(struct whirl_stream *s,
