@@ -19,5 +19,6 @@
 #include "httputil.h"
 #include "http1.h"
 #include "httpserver.h"
+#include "websocket.h"
 
 #endif
