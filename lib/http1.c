@@ -628,7 +628,7 @@ whirl_http1_write_response_head(struct whirl_http1 *h, int status,
 int
 whirl_http1_write_request_head(struct whirl_http1 *h, const char *method,
     const char *target, const struct whirl_headers *headers,
-    int64_t content_length)
+    const char *extra, int64_t content_length)
 {
 	struct head hd = { .s = h->s };
 
@@ -641,6 +641,8 @@ whirl_http1_write_request_head(struct whirl_http1 *h, const char *method,
 	head_str(&hd, target);
 	head_str(&hd, " HTTP/1.1\r\n");
 	head_fields(&hd, headers);
+	if (extra != NULL)
+		head_str(&hd, extra);
 	h->out_no_body = false;
 	if (content_length <= 0 && (strcmp(method, "GET") == 0 ||
 	    strcmp(method, "HEAD") == 0)) {

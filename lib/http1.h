@@ -117,7 +117,7 @@ int whirl_http1_write_response_head(struct whirl_http1 *h, int status,
     const char *extra, int64_t content_length, bool no_body);
 int whirl_http1_write_request_head(struct whirl_http1 *h, const char *method,
     const char *target, const struct whirl_headers *headers,
-    int64_t content_length);
+    const char *extra, int64_t content_length);
 int whirl_http1_write_body(struct whirl_http1 *h, const void *data,
     size_t len);
 /* End the body (the last chunk when chunked); cb (may be NULL) fires

@@ -37,6 +37,7 @@
 #define DEFAULT_BODY_MS  60000
 #define LINGER_MS        2000
 #define RESUME_PENDING   (64 * 1024)  /* output above which we wait */
+#define WATCH_LIMIT      (64 * 1024)  /* input kept while a handler works */
 
 struct conn;
 
@@ -56,6 +57,8 @@ struct whirl_request {
 	uint64_t start_ms, bytes;
 	whirl_request_close_cb close_cb;
 	void *close_arg;
+	whirl_response_water_cb water_cb;
+	void *water_arg;
 };
 
 struct conn {
@@ -326,6 +329,24 @@ h1_body(struct whirl_http1 *h, const char *data, size_t len, void *arg)
 	deadline(c, c->srv->opts.body_ms);
 }
 
+/* While a handler holds the request nothing is parsed, but the socket is
+ * still read (into the buffer, up to a bound) so that a client that goes
+ * away is noticed: its EOF closes the connection and the handler's close
+ * callback fires (Tornado's on_connection_close).  What a pipelining
+ * client sent meanwhile stays buffered for the parser. */
+static size_t
+watch_gone(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	(void)err;
+	(void)arg;
+	if (data == NULL)
+		whirl_stream_close(s);
+	else if (len > WATCH_LIMIT)
+		whirl_stream_cancel_read(s);
+	return 0;
+}
+
 static void
 h1_finish(struct whirl_http1 *h, void *arg)
 {
@@ -339,6 +360,7 @@ h1_finish(struct whirl_http1 *h, void *arg)
 		req->headers = whirl_headers_new();
 	req->start_ms = whirl_loop_now_ms(srv->loop);
 	c->dispatched = true;
+	whirl_stream_read_stream(c->s, watch_gone, c);
 	srv->cb(req, srv->arg);
 }
 
@@ -662,6 +684,8 @@ whirl_response_finish(struct whirl_request *req)
 		return;
 	c->req = NULL;
 	c->dispatched = false;
+	whirl_stream_cancel_read(c->s);          /* the watch_gone read */
+	whirl_stream_set_water(c->s, 0, NULL, NULL);
 	if (c->closing) {
 		whirl_http1_write_end(c->h, NULL, NULL);
 		linger_close(c);
@@ -710,6 +734,28 @@ whirl_response_pending(const struct whirl_request *req)
 	return req->c != NULL ? whirl_stream_write_pending(req->c->s) : 0;
 }
 
+static void
+response_water(struct whirl_stream *s, bool above, void *arg)
+{
+	struct conn *c = arg;
+	struct whirl_request *req = c->req;
+
+	(void)s;
+	if (req != NULL && req->water_cb != NULL)
+		req->water_cb(req, above, req->water_arg);
+}
+
+void
+whirl_response_set_water(struct whirl_request *req, size_t high,
+    whirl_response_water_cb cb, void *arg)
+{
+	req->water_cb = cb;
+	req->water_arg = arg;
+	if (req->c != NULL)
+		whirl_stream_set_water(req->c->s, cb != NULL ? high : 0,
+		    cb != NULL ? response_water : NULL, req->c);
+}
+
 struct whirl_stream *
 whirl_request_detach(struct whirl_request *req)
 {
@@ -719,6 +765,7 @@ whirl_request_detach(struct whirl_request *req)
 	if (c == NULL || req->started)
 		return NULL;
 	s = c->s;
+	whirl_stream_cancel_read(s);
 	whirl_stream_set_close_cb(s, NULL, NULL);
 	c->s = NULL;
 	c->req = NULL;

@@ -122,6 +122,14 @@ uint64_t whirl_response_bytes(const struct whirl_request *req);
 /* Queued output, for a streaming handler's back-pressure. */
 size_t whirl_response_pending(const struct whirl_request *req);
 
+/* Back-pressure for a streaming handler: cb(above) when the response's
+ * queued output passes `high` bytes, and again (above false) when it has
+ * drained to high / 2; cb NULL turns it off.  Ends with the response. */
+typedef void (*whirl_response_water_cb)(struct whirl_request *req,
+    bool above, void *arg);
+void whirl_response_set_water(struct whirl_request *req, size_t high,
+    whirl_response_water_cb cb, void *arg);
+
 /* Tornado's error page for a status: "<html><title>404: Not Found</title>
  * <body>404: Not Found</body></html>" into buf; returns its length. */
 size_t whirl_http_error_page(int status, char *buf, size_t size);

@@ -21,11 +21,13 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "http1.h"
 #include "httpserver.h"
 #include "httputil.h"
 #include "internal.h"
 #include "ioloop.h"
 #include "iostream.h"
+#include "tcpserver.h"
 #include "websocket.h"
 
 #define OP_CONT   0x0
@@ -1193,4 +1195,327 @@ whirl_ws_accept(struct whirl_request *req, const struct whirl_ws_accept_opts *o,
 		return NULL;
 	whirl_stream_write(s, head, (size_t)n, NULL, NULL);
 	return whirl_ws_new(s, false, &wo, handler, arg);
+}
+
+/*
+ * The client handshake
+ */
+
+struct whirl_ws_connecting {
+	struct whirl_loop *loop;
+	struct whirl_ws_connect_opts o;
+	struct whirl_ws_handler h;
+	void *harg;
+	whirl_ws_connect_cb cb;
+	void *arg;
+	char host[256], target[2048], key[25];
+	char *headers_extra;           /* copied "Name: value\r\n" lines */
+	char *subprotocols, *origin;
+	int port;
+	bool tls;
+	struct whirl_connect *connect;
+	struct whirl_stream *s;
+	struct whirl_http1 *h1;
+	struct whirl_timer *timer;
+	int status;
+	char *accept, *extensions, *protocol;
+};
+
+bool
+whirl_ws_parse_url(const char *url, bool *tls, char *host, size_t hsize,
+    int *port, char *target, size_t tsize)
+{
+	const char *p, *h, *hend, *path;
+	char *end;
+	long n;
+	size_t hl;
+
+	if (strncasecmp(url, "ws://", 5) == 0) {
+		*tls = false;
+		p = url + 5;
+	} else if (strncasecmp(url, "wss://", 6) == 0) {
+		*tls = true;
+		p = url + 6;
+	} else {
+		return false;
+	}
+	path = p + strcspn(p, "/?#");
+	h = p;
+	if (*h == '[') {
+		hend = memchr(h, ']', (size_t)(path - h));
+		if (hend == NULL)
+			return false;
+		h++;
+		p = hend + 1;
+	} else {
+		hend = memchr(h, ':', (size_t)(path - h));
+		if (hend == NULL)
+			hend = path;
+		p = hend;
+	}
+	hl = (size_t)(hend - h);
+	if (hl == 0 || hl >= hsize)
+		return false;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = *tls ? 443 : 80;
+	if (*p == ':') {
+		n = strtol(p + 1, &end, 10);
+		if (end == p + 1 || end != path || n < 1 || n > 65535)
+			return false;
+		*port = (int)n;
+	} else if (p != path) {
+		return false;
+	}
+	if (*path == '\0' || *path == '#')
+		snprintf(target, tsize, "/");
+	else if (*path == '?')
+		snprintf(target, tsize, "/%.*s", (int)strcspn(path, "#"), path);
+	else
+		snprintf(target, tsize, "%.*s", (int)strcspn(path, "#"), path);
+	return true;
+}
+
+static void
+connecting_free(struct whirl_ws_connecting *c)
+{
+	if (c->connect != NULL)
+		whirl_connect_cancel(c->connect);
+	whirl_http1_free(c->h1);
+	whirl_stream_free(c->s);
+	whirl_timer_free(c->timer);
+	free(c->headers_extra);
+	free(c->subprotocols);
+	free(c->origin);
+	free(c->accept);
+	free(c->extensions);
+	free(c->protocol);
+	free(c);
+}
+
+void
+whirl_ws_connect_cancel(struct whirl_ws_connecting *c)
+{
+	if (c != NULL)
+		connecting_free(c);
+}
+
+/* The end of connecting, either way; c is freed. */
+static void
+connect_done(struct whirl_ws_connecting *c, struct whirl_ws *ws,
+    const char *err)
+{
+	char proto[128];
+
+	snprintf(proto, sizeof(proto), "%s", c->protocol ? c->protocol : "");
+	c->cb(c, ws, c->status, ws != NULL && c->protocol != NULL ? proto :
+	    NULL, err, c->arg);
+	connecting_free(c);
+}
+
+static void
+connect_timeout(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	connect_done(arg, NULL, "WebSocket handshake timed out");
+}
+
+static int
+h1_head(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
+{
+	struct whirl_ws_connecting *c = arg;
+	const char *v;
+
+	(void)h;
+	c->status = m->status;
+	if ((v = whirl_headers_get(m->headers, "Sec-WebSocket-Accept")) != NULL)
+		c->accept = whirl__xstrdup(v);
+	if ((v = whirl_headers_get(m->headers,
+	    "Sec-WebSocket-Extensions")) != NULL)
+		c->extensions = whirl__xstrdup(v);
+	if ((v = whirl_headers_get(m->headers,
+	    "Sec-WebSocket-Protocol")) != NULL)
+		c->protocol = whirl__xstrdup(v);
+	return 0;
+}
+
+/* The response is complete: a 101 with our accept key opens the
+ * WebSocket on the same stream (bytes after the head stay buffered). */
+static void
+h1_done(struct whirl_http1 *h, void *arg)
+{
+	struct whirl_ws_connecting *c = arg;
+	struct whirl_ws_opts wo = c->o.ws;
+	struct whirl_stream *s = c->s;
+	char want[29];
+
+	(void)h;
+	if (c->status != 101) {
+		char err[64];
+
+		snprintf(err, sizeof(err), "server answered HTTP %d",
+		    c->status);
+		connect_done(c, NULL, err);
+		return;
+	}
+	whirl_ws_accept_key(c->key, want);
+	if (c->accept == NULL || strcmp(c->accept, want) != 0) {
+		connect_done(c, NULL, "bad Sec-WebSocket-Accept");
+		return;
+	}
+	memset(&wo.deflate, 0, sizeof(wo.deflate));
+	if (c->extensions != NULL && (!c->o.deflate ||
+	    !whirl_ws_deflate_answer(c->extensions, &wo.deflate))) {
+		connect_done(c, NULL, "server chose an extension not offered");
+		return;
+	}
+	whirl_http1_free(c->h1);
+	c->h1 = NULL;
+	c->s = NULL;
+	connect_done(c, whirl_ws_new(s, true, &wo, &c->h, c->harg), NULL);
+}
+
+static void
+h1_fail(struct whirl_http1 *h, int status, const char *why, void *arg)
+{
+	(void)h;
+	(void)status;
+	connect_done(arg, NULL, why != NULL ? why : "bad handshake response");
+}
+
+static void
+h1_eof(struct whirl_http1 *h, void *arg)
+{
+	(void)h;
+	connect_done(arg, NULL, "connection closed during the handshake");
+}
+
+static const struct whirl_http1_delegate client_delegate = {
+	.headers = h1_head, .finish = h1_done, .error = h1_fail,
+	.eof = h1_eof,
+};
+
+static void
+send_handshake(struct whirl_ws_connecting *c)
+{
+	struct whirl_headers *h = whirl_headers_new();
+	char host[300];
+
+	if ((c->tls && c->port == 443) || (!c->tls && c->port == 80))
+		snprintf(host, sizeof(host), strchr(c->host, ':') ? "[%s]" :
+		    "%s", c->host);
+	else
+		snprintf(host, sizeof(host), strchr(c->host, ':') ? "[%s]:%d" :
+		    "%s:%d", c->host, c->port);
+	whirl_headers_add(h, "Host", host);
+	whirl_headers_add(h, "Upgrade", "websocket");
+	whirl_headers_add(h, "Connection", "Upgrade");
+	whirl_headers_add(h, "Sec-WebSocket-Key", c->key);
+	whirl_headers_add(h, "Sec-WebSocket-Version", "13");
+	if (c->o.deflate)
+		whirl_headers_add(h, "Sec-WebSocket-Extensions",
+		    whirl_ws_deflate_offer());
+	if (c->subprotocols != NULL)
+		whirl_headers_add(h, "Sec-WebSocket-Protocol", c->subprotocols);
+	if (c->origin != NULL)
+		whirl_headers_add(h, "Origin", c->origin);
+	c->h1 = whirl_http1_new(c->s, WHIRL_HTTP1_CLIENT, NULL,
+	    &client_delegate, c);
+	whirl_http1_write_request_head(c->h1, "GET", c->target, h,
+	    c->headers_extra, -1);
+	whirl_headers_free(h);
+}
+
+static void
+tls_ready(struct whirl_stream *s, const char *err, void *arg)
+{
+	struct whirl_ws_connecting *c = arg;
+
+	(void)s;
+	if (err != NULL) {
+		char msg[300];
+
+		/* The stream closes itself after this callback. */
+		snprintf(msg, sizeof(msg), "tls: %s", err);
+		c->s = NULL;
+		whirl_stream_set_close_cb(s, NULL, NULL);
+		connect_done(c, NULL, msg);
+		whirl_stream_free(s);
+		return;
+	}
+	send_handshake(c);
+}
+
+static void
+connected(struct whirl_connect *cn, struct whirl_stream *s, int errnum,
+    const char *err, void *arg)
+{
+	struct whirl_ws_connecting *c = arg;
+
+	(void)cn;
+	(void)errnum;
+	c->connect = NULL;
+	if (s == NULL) {
+		connect_done(c, NULL, err);
+		return;
+	}
+	c->s = s;
+	if (c->tls) {
+		if (whirl_stream_start_tls(s, c->o.tls, c->host, 0, tls_ready,
+		    c) == -1)
+			connect_done(c, NULL, whirl_error());
+		return;
+	}
+	send_handshake(c);
+}
+
+struct whirl_ws_connecting *
+whirl_ws_connect(struct whirl_loop *loop, const char *url,
+    const struct whirl_ws_connect_opts *o, const struct whirl_ws_handler *h,
+    void *harg, whirl_ws_connect_cb cb, void *arg)
+{
+	struct whirl_ws_connecting *c = whirl__xcalloc(1, sizeof(*c));
+	struct whirl_connect_opts co = { 0 };
+	size_t i, len = 0;
+
+	if (!whirl_ws_parse_url(url, &c->tls, c->host, sizeof(c->host),
+	    &c->port, c->target, sizeof(c->target))) {
+		whirl__seterr(EINVAL, "not a ws:// or wss:// URL: %s", url);
+		free(c);
+		return NULL;
+	}
+	if (c->tls && (o == NULL || o->tls == NULL)) {
+		whirl__seterr(EINVAL, "wss:// needs a TLS context");
+		free(c);
+		return NULL;
+	}
+	c->loop = loop;
+	if (o != NULL)
+		c->o = *o;
+	c->h = *h;
+	c->harg = harg;
+	c->cb = cb;
+	c->arg = arg;
+	for (i = 0; c->o.headers != NULL && c->o.headers[i] != NULL; i++) {
+		size_t n = strlen(c->o.headers[i]);
+
+		c->headers_extra = whirl__xrealloc(c->headers_extra,
+		    len + n + 3);
+		memcpy(c->headers_extra + len, c->o.headers[i], n);
+		memcpy(c->headers_extra + len + n, "\r\n", 3);
+		len += n + 2;
+	}
+	c->o.headers = NULL;
+	if (c->o.subprotocols != NULL)
+		c->subprotocols = whirl__xstrdup(c->o.subprotocols);
+	if (c->o.origin != NULL)
+		c->origin = whirl__xstrdup(c->o.origin);
+	whirl_ws_make_key(c->key);
+	c->timer = whirl_timer_new(loop, connect_timeout, c);
+	if (c->o.timeout_ms > 0)
+		whirl_timer_start(c->timer, c->o.timeout_ms, false);
+	co.timeout_ms = c->o.timeout_ms;
+	c->connect = whirl_tcp_connect_host(loop, c->host, c->port, 0, &co,
+	    connected, c);
+	return c;
 }

@@ -124,6 +124,45 @@ struct whirl_ws *whirl_ws_accept(struct whirl_request *req,
     const struct whirl_ws_accept_opts *o, const struct whirl_ws_handler *h,
     void *arg);
 
+/*
+ * The client handshake: connect to a ws:// or wss:// URL.
+ */
+struct whirl_loop;
+struct whirl_tls_ctx;
+struct whirl_ws_connecting;
+
+struct whirl_ws_connect_opts {
+	struct whirl_ws_opts ws;       /* deflate is filled in here */
+	bool deflate;                  /* offer permessage-deflate */
+	const char *const *headers;    /* extra "Name: value" lines */
+	const char *subprotocols;      /* "chat, superchat", or NULL */
+	const char *origin;            /* Origin header, or NULL */
+	struct whirl_tls_ctx *tls;     /* client context for wss (required) */
+	uint64_t timeout_ms;           /* connect + handshake; 0: none */
+};
+
+/* ws is the open WebSocket (the caller owns it), or NULL with err and,
+ * when the server answered with something else than 101, its status.
+ * protocol is the subprotocol the server chose, or NULL. */
+typedef void (*whirl_ws_connect_cb)(struct whirl_ws_connecting *c,
+    struct whirl_ws *ws, int status, const char *protocol, const char *err,
+    void *arg);
+
+/* Start connecting; cb fires once, on a later turn.  The handler (and
+ * harg) are those of the WebSocket to be.  NULL (whirl_error) only for a
+ * URL that is not ws:// or wss://, or wss:// without a TLS context. */
+struct whirl_ws_connecting *whirl_ws_connect(struct whirl_loop *loop,
+    const char *url, const struct whirl_ws_connect_opts *o,
+    const struct whirl_ws_handler *h, void *harg, whirl_ws_connect_cb cb,
+    void *arg);
+/* Give up (not from inside cb): nothing more is called. */
+void whirl_ws_connect_cancel(struct whirl_ws_connecting *c);
+
+/* Split "ws://host:port/path?q" (wss://, [v6] hosts); false if malformed.
+ * host and target are copied into the buffers. */
+bool whirl_ws_parse_url(const char *url, bool *tls, char *host,
+    size_t hsize, int *port, char *target, size_t tsize);
+
 /* Handshake pieces (the web layer and the client use them). */
 
 /* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)), 28 chars

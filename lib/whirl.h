@@ -19,6 +19,8 @@
 #include "httputil.h"
 #include "http1.h"
 #include "httpserver.h"
+#include "static.h"
+#include "web.h"
 #include "websocket.h"
 
 #endif

@@ -111,8 +111,8 @@ stop_pid() {
 		[ "$(ps -o stat= -p "$pid" 2>/dev/null)" = Z ] && break
 		sleep 0.02
 	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 	return 0
 }
 
