@@ -707,6 +707,8 @@ msg_append(struct whirl_ws *ws, const char *data, size_t len)
 		fail(ws, WHIRL_WS_TOO_BIG, "message too big");
 		return false;
 	}
+	if (len == 0)
+		return true;
 	if (ws->mlen + len > ws->mcap) {
 		ws->mcap = (ws->mlen + len) * 2;
 		if (ws->mcap > ws->o.max_message)
