@@ -11,7 +11,12 @@
  *
  * Messages and exit statuses are the original's, a contract for scripts:
  * 15 usage, 5 unknown service, 13 unknown host, the errno of a failed
- * connect, 256 minus a signal's number.
+ * connect, 256 minus a signal's number.  --tls adds 71 (EPROTO) for a
+ * connection that TLS refused, in the same errno spirit.
+ *
+ * With --tls the handshake runs on the connected or accepted stream first;
+ * only when it is done does the connection begin (the program of -p, the
+ * relays), so a refused peer never starts a program.
  */
 #include <arpa/inet.h>
 #include <err.h>
@@ -37,11 +42,12 @@
 #define EXIT_USAGE	15
 #define EXIT_SERVICE	5
 #define EXIT_HOST	13
+#define EXIT_TLS	EPROTO		/* 71 */
 
 #define BACKLOG		WHIRL_BACKLOG
 #define HTTP_HEAD_MAX	8192		/* request head, --http */
-#define HTTP_DRAIN_MAX	(256 * 1024)	/* unread request bytes we swallow */
-#define HTTP_DRAIN_MS	1000		/* ... and how long we wait for them */
+#define DRAIN_MAX	(256 * 1024)	/* bytes we swallow before closing */
+#define DRAIN_MS	1000		/* ... and how long we wait for them */
 #define KEEPALIVE_MS	3600000		/* a tick that only keeps the loop up */
 
 static const char http_ok[] = "HTTP/1.0 200 OK\r\n"
@@ -63,6 +69,11 @@ struct opts {
 	bool half_close;	/* --half-close: shutdown(SHUT_WR) at EOF */
 	bool http;		/* --http: answer as HTTP/1.0 (server) */
 	bool print_port;	/* --print-port (server) */
+	bool tls;		/* --tls */
+	bool insecure;		/* --insecure: no verification (client) */
+	const char *cacert;	/* --cacert: verify the peer with these CAs */
+	const char *tls_cert;	/* --tls-cert: our certificate chain */
+	const char *tls_key;	/* --tls-key: its key */
 	int family;		/* -4 (default) or -6 */
 	const char *bind_host;	/* -B */
 	const char *prog;	/* -p */
@@ -81,7 +92,7 @@ struct conn {
 	struct whirl_relay *down;	/* net -> local */
 	struct whirl_timer *tick;	/* idle timeout, drain, keepalive */
 	uint64_t moved, active_ms;	/* net bytes at the last activity */
-	uint64_t drain_end;		/* --http: stop draining then */
+	uint64_t drain_end;		/* stop draining then (drain()) */
 	size_t head, drained;		/* --http: bytes of head, of drain */
 	bool reads_net, reads_local;	/* which sides we read at all */
 	uintptr_t id;			/* tells connections apart */
@@ -92,6 +103,7 @@ static int port;			/* parsed from o.port */
 static char service[64];		/* its name in the services db */
 static struct whirl_loop *loop;
 static struct whirl_tcpserver *srv;
+static struct whirl_tls_ctx *tls;	/* --tls */
 static struct whirl_stream *stdio;	/* fds 0 and 1, made when first used */
 static struct whirl_process *prev_proc;	/* -l: kept until the next one */
 static struct conn conn;
@@ -103,6 +115,7 @@ static int saved_fl[2];			/* fds 0, 1 as we found them */
 static uintptr_t conn_count;		/* connections started */
 
 static void conn_start(struct whirl_stream *net);
+static void conn_begin(void);
 static void conn_end(void);
 
 /*
@@ -120,6 +133,8 @@ usage_to(FILE *f, bool full)
 		return;
 	fprintf(f, "       %s [-46f] [--half-close] [--http] [--print-port] "
 	    "[--timeout seconds] ...\n", me);
+	fprintf(f, "       %s --tls [--cacert file] [--insecure] "
+	    "[--tls-cert file --tls-key file] ...\n", me);
 	fputs("Options the usage line leaves out, and the new ones:\n"
 	    "  -4, --ipv4             IPv4 (the default)\n"
 	    "  -6, --ipv6             IPv6\n"
@@ -132,6 +147,15 @@ usage_to(FILE *f, bool full)
 	    "      --print-port       print the bound port alone on stderr "
 	    "(server)\n"
 	    "      --timeout SECONDS  connect and idle timeout\n"
+	    "      --tls              TLS on the connection; a client verifies "
+	    "the server\n"
+	    "      --cacert FILE      verify the peer with the CAs in FILE (a "
+	    "server then\n"
+	    "                         requires client certificates)\n"
+	    "      --insecure         do not verify the server (client)\n"
+	    "      --tls-cert FILE    our certificate chain, PEM (needed with "
+	    "-s --tls)\n"
+	    "      --tls-key FILE     its private key, PEM\n"
 	    "      --help             print this help and exit\n"
 	    "      --version          print the version and exit\n", f);
 }
@@ -177,16 +201,22 @@ family_word(int family)
  */
 
 enum { OPT_HALF_CLOSE = 256, OPT_HELP, OPT_HTTP, OPT_PRINT_PORT,
-    OPT_TIMEOUT, OPT_VERSION };
+    OPT_TIMEOUT, OPT_VERSION, OPT_TLS, OPT_CACERT, OPT_INSECURE,
+    OPT_TLS_CERT, OPT_TLS_KEY };
 
 static const struct option longopts[] = {
+	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "half-close", no_argument, NULL, OPT_HALF_CLOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "http", no_argument, NULL, OPT_HTTP },
 	{ "ipv4", no_argument, NULL, '4' },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "ipv6", no_argument, NULL, '6' },
 	{ "print-port", no_argument, NULL, OPT_PRINT_PORT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -225,6 +255,36 @@ parse_operands(int n, char **args)
 	}
 }
 
+/* The TLS options mean something only with --tls; a server needs its
+ * certificate and key, and a client may present both or neither. */
+static void
+check_tls_opts(void)
+{
+	if (!o.tls) {
+		if (o.cacert != NULL)
+			senseless("--cacert and not --tls", true);
+		if (o.insecure)
+			senseless("--insecure and not --tls", true);
+		if (o.tls_cert != NULL)
+			senseless("--tls-cert and not --tls", true);
+		if (o.tls_key != NULL)
+			senseless("--tls-key and not --tls", true);
+		return;
+	}
+	if (o.insecure && o.server)
+		senseless("--insecure and -s", true);
+	if (o.insecure && o.cacert != NULL)
+		senseless("--insecure and --cacert", true);
+	if (o.server && (o.tls_cert == NULL || o.tls_key == NULL)) {
+		warnx("-s --tls needs --tls-cert and --tls-key");
+		usage();
+	}
+	if ((o.tls_cert == NULL) != (o.tls_key == NULL)) {
+		warnx("--tls-cert and --tls-key go together");
+		usage();
+	}
+}
+
 /* Every combination that makes no sense is refused here, before any I/O,
  * in the original's order; -f without -s only earns a warning. */
 static void
@@ -250,6 +310,7 @@ check_opts(bool ipv4)
 		senseless("-q and --half-close", true);
 	if (o.half_close && o.http)
 		senseless("--http and --half-close", true);
+	check_tls_opts();
 }
 
 static void
@@ -319,6 +380,21 @@ parse_opts(int argc, char **argv)
 		case OPT_VERSION:
 			printf("whirl-socket %s\n", WHIRL_VERSION);
 			exit(0);
+		case OPT_TLS:
+			o.tls = true;
+			break;
+		case OPT_CACERT:
+			o.cacert = optarg;
+			break;
+		case OPT_INSECURE:
+			o.insecure = true;
+			break;
+		case OPT_TLS_CERT:
+			o.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o.tls_key = optarg;
+			break;
 		default:	/* -W, -? and getopt's complaints */
 			usage();
 		}
@@ -546,15 +622,46 @@ write_only_error(const char *err)
 	return false;
 }
 
+/* A TLS failure: its own message, and EPROTO as the exit status. */
+static void
+tls_error(const char *err)
+{
+	warnx("tls: %s", err);
+	status = EXIT_TLS;
+}
+
+/* True when a TLS connection failed for a reason of OpenSSL's (an alert,
+ * a bad record) rather than a system error, whose text is strerror's. */
+static bool
+tls_failure(const char *err)
+{
+	int e;
+
+	if (conn.net == NULL || !whirl_stream_is_tls(conn.net) ||
+	    !whirl_stream_closed(conn.net) || err == whirl_err_closed ||
+	    err == whirl_err_timeout)
+		return false;
+	for (e = 1; e < 256; e++)
+		if (strcmp(err, strerror(e)) == 0)
+			return false;
+	return true;
+}
+
 /* Report a failed read or write as socket(1) did.  The library tells why
  * a stream failed, not whether reading or writing it did: a stream we
- * never read, or an error only writes give, means a write. */
+ * never read, or an error only writes give, means a write.  TLS failures
+ * after the handshake (TLS 1.3 refuses a client certificate only then)
+ * are reported as during it. */
 static void
 io_error(const char *err)
 {
 	bool net = conn.net != NULL && whirl_stream_closed(conn.net);
 	bool reads = net ? conn.reads_net : conn.reads_local;
 
+	if (tls_failure(err)) {
+		tls_error(err);
+		return;
+	}
 	if (reads && !write_only_error(err)) {
 		warnx("read: %s", err);
 		return;
@@ -563,7 +670,16 @@ io_error(const char *err)
 	warnx("error writing to %s", net ? "socket" : "stdout");
 }
 
-static void http_drain(void);
+static void drain(void);
+
+/* -q over TLS closes as --http does (drain()): a TLS 1.3 server sends its
+ * session tickets unasked, and a close with them unread is a reset, which
+ * throws away what we sent and the peer has not yet read. */
+static bool
+quit_drains(void)
+{
+	return o.quit && tls != NULL;
+}
 
 static void
 down_done(struct whirl_relay *r, const char *err, void *arg)
@@ -587,8 +703,8 @@ up_done(struct whirl_relay *r, const char *err, void *arg)
 	if (err != NULL) {
 		io_error(err);
 		conn_end();
-	} else if (o.http) {
-		http_drain();
+	} else if (o.http || quit_drains()) {
+		drain();
 	} else if (o.quit) {
 		verbose("connection closed");
 		conn_end();
@@ -607,8 +723,8 @@ up_done(struct whirl_relay *r, const char *err, void *arg)
 static int
 start_relays(void)
 {
-	enum whirl_relay_eof up_eof = o.half_close || o.http ?
-	    WHIRL_RELAY_EOF_SHUTDOWN : WHIRL_RELAY_EOF_NONE;
+	enum whirl_relay_eof up_eof = o.half_close || o.http ||
+	    quit_drains() ? WHIRL_RELAY_EOF_SHUTDOWN : WHIRL_RELAY_EOF_NONE;
 
 	if (!o.writeonly) {
 		conn.down = whirl_relay_new(conn.net, conn.local,
@@ -629,7 +745,7 @@ start_relays(void)
 	} else if (o.http) {
 		/* Nothing to send: the answer is the header alone. */
 		whirl_stream_shutdown(conn.net);
-		http_drain();
+		drain();
 	}
 	return 0;
 }
@@ -638,7 +754,7 @@ start_relays(void)
  * --http: read the request head (lines up to an empty one), answer with a
  * status line and headers before what the program prints, shut down the
  * write side, and read what the client still sends before closing, so
- * that it sees our FIN, not a reset.
+ * that it sees our FIN, not a reset (drain(), which -q over TLS uses too).
  */
 
 static void
@@ -649,18 +765,20 @@ drained(struct whirl_stream *s, const char *data, size_t len,
 	(void)data;
 	(void)arg;
 	conn.drained += len;
-	if (len > 0 && err == NULL && conn.drained <= HTTP_DRAIN_MAX)
+	if (len > 0 && err == NULL && conn.drained <= DRAIN_MAX)
 		return;
 	verbose("connection closed");
 	conn_end();
 }
 
+/* Our side is shut down: discard what the peer still sends until it
+ * closes, for up to DRAIN_MS and DRAIN_MAX bytes, then close. */
 static void
-http_drain(void)
+drain(void)
 {
 	whirl_relay_free(conn.down);
 	conn.down = NULL;
-	conn.drain_end = whirl_loop_now_ms(loop) + HTTP_DRAIN_MS;
+	conn.drain_end = whirl_loop_now_ms(loop) + DRAIN_MS;
 	if (whirl_stream_read_until_close(conn.net, drained, NULL) == -1) {
 		verbose("connection closed");
 		conn_end();
@@ -689,7 +807,7 @@ http_head(struct whirl_stream *s, const char *data, size_t len,
 		whirl_stream_write(s, http_too_long, sizeof(http_too_long) - 1,
 		    NULL, NULL);
 		whirl_stream_shutdown(s);
-		http_drain();
+		drain();
 		return;
 	}
 	if (err != NULL) {
@@ -756,7 +874,7 @@ tick_ms(void)
 {
 	uint64_t ms = o.timeout_ms != 0 ? o.timeout_ms / 8 : KEEPALIVE_MS;
 
-	if (o.http && ms > 100)
+	if ((o.http || quit_drains()) && ms > 100)
 		ms = 100;
 	return ms < 5 ? 5 : ms;
 }
@@ -775,15 +893,52 @@ stdio_stream(void)
 }
 
 static void
+tls_done(struct whirl_stream *s, const char *err, void *arg)
+{
+	(void)s;
+	(void)arg;
+	if (err != NULL) {
+		tls_error(err);
+		conn_end();
+		return;
+	}
+	conn_begin();
+}
+
+/* A connection is made: with --tls shake hands first (the idle timeout
+ * covers the handshake), then begin. */
+static void
 conn_start(struct whirl_stream *net)
+{
+	conn.net = net;
+	conn.id = ++conn_count;
+	conn.reads_net = !o.writeonly || o.http;
+	conn.tick = whirl_timer_new(loop, tick, NULL);
+	whirl_timer_start(conn.tick, tick_ms(), true);
+	conn.active_ms = whirl_loop_now_ms(loop);
+	if (tls == NULL) {
+		conn_begin();
+		return;
+	}
+	/* A client checks the host operand as typed; a unix-domain path
+	 * names no host, and only the chain is verified. */
+	if (whirl_stream_start_tls(net, tls, o.server ? NULL : o.host, 0,
+	    tls_done, NULL) == -1) {
+		warnx("%s", whirl_error());	/* "tls: bad host name ..." */
+		status = EXIT_TLS;
+		conn_end();
+	}
+}
+
+/* The connection begins: the program or stdio, then the relays (or the
+ * --http request head first). */
+static void
+conn_begin(void)
 {
 	struct whirl_process_options po = {
 		.stream_flags = WHIRL_STREAM_HALF_CLOSE
 	};
 
-	conn.net = net;
-	conn.id = ++conn_count;
-	conn.reads_net = !o.writeonly || o.http;
 	if (o.prog != NULL) {
 		/* The last program gets its EOF only now (as the original). */
 		whirl_process_free(prev_proc);
@@ -797,12 +952,9 @@ conn_start(struct whirl_stream *net)
 	} else {
 		conn.local = stdio_stream();
 	}
-	conn.tick = whirl_timer_new(loop, tick, NULL);
-	whirl_timer_start(conn.tick, tick_ms(), true);
-	conn.active_ms = whirl_loop_now_ms(loop);
 	if (o.http)
-		whirl_stream_read_until(net, "\n", 1, HTTP_HEAD_MAX, http_head,
-		    NULL);
+		whirl_stream_read_until(conn.net, "\n", 1, HTTP_HEAD_MAX,
+		    http_head, NULL);
 	else if (start_relays() == -1) {
 		warnx("%s", whirl_error());
 		conn_end();
@@ -817,6 +969,12 @@ conn_end(void)
 	whirl_relay_free(conn.up);
 	whirl_relay_free(conn.down);
 	whirl_timer_free(conn.tick);
+	/* whirl_stream_free sends no close_notify: without it the peer sees
+	 * a truncation ("unexpected eof"), not the end. */
+	if (conn.net != NULL && whirl_stream_is_tls(conn.net)) {
+		whirl_stream_cancel_read(conn.net);
+		whirl_stream_close(conn.net);
+	}
 	whirl_stream_free(conn.net);
 	if (conn.proc != NULL && o.loop && !o.fork)
 		prev_proc = conn.proc;
@@ -1035,6 +1193,35 @@ server(void)
  * Start and finish
  */
 
+/* The TLS context, made before any connection (and before -b detaches)
+ * so that a bad certificate or key is told at once. */
+static void
+tls_setup(void)
+{
+	struct whirl_tls_server_opts so = { 0 };
+	struct whirl_tls_client_opts co = { 0 };
+
+	if (!o.tls)
+		return;
+	if (o.server) {
+		so.cert_file = o.tls_cert;
+		so.key_file = o.tls_key;
+		so.client_ca_file = o.cacert;
+		so.require_client_cert = o.cacert != NULL;
+		tls = whirl_tls_server_new(&so);
+	} else {
+		co.cafile = o.cacert;
+		co.cert_file = o.tls_cert;
+		co.key_file = o.tls_key;
+		co.insecure = o.insecure;
+		tls = whirl_tls_client_new(&co);
+	}
+	if (tls == NULL) {
+		warnx("%s", whirl_error());
+		exit(whirl_error_errno() != 0 ? whirl_error_errno() : EXIT_TLS);
+	}
+}
+
 /* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
 static void
 open_std_fds(void)
@@ -1091,6 +1278,7 @@ finish(void)
 	whirl_stream_free(stdio);
 	whirl_tcpserver_free(srv);
 	whirl_loop_free(loop);
+	whirl_tls_ctx_free(tls);
 }
 
 int
@@ -1105,6 +1293,7 @@ main(int argc, char **argv)
 	catch_signals();
 	if (o.path == NULL && parse_port(o.port) == -1)
 		errx(EXIT_SERVICE, "unknown service");
+	tls_setup();
 	if (o.background)
 		detach();
 	if ((loop = whirl_loop_new()) == NULL)

@@ -552,6 +552,23 @@ head_str(struct head *hd, const char *s)
 	head_add(hd, s, strlen(s));
 }
 
+/* Decimal digits of v into buf (at least 21 bytes); returns their count.
+ * (A status is always three digits.) */
+static size_t
+format_u64(char *buf, uint64_t v)
+{
+	char tmp[21];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
 /* The fields, without any framing field of the caller's (ours rule). */
 static void
 head_fields(struct head *hd, const struct whirl_headers *headers)
@@ -579,22 +596,22 @@ head_framing(struct whirl_http1 *h, struct head *hd, int64_t content_length,
 
 	h->out_chunked = false;
 	if (content_length >= 0) {
-		head_add(hd, num, (size_t)snprintf(num, sizeof(num),
-		    "Content-Length: %lld\r\n", (long long)content_length));
+		head_str(hd, "Content-Length: ");
+		head_add(hd, num, format_u64(num, (uint64_t)content_length));
+		head_add(hd, "\r\n", 2);
 	} else if (chunk_ok) {
 		h->out_chunked = true;
 		head_str(hd, "Transfer-Encoding: chunked\r\n");
 	}
 	head_add(hd, "\r\n", 2);
-	head_flush(hd);
 }
 
-int
-whirl_http1_write_response_head(struct whirl_http1 *h, int status,
+/* The head into hd, not yet flushed. */
+static int
+response_head(struct whirl_http1 *h, struct head *hd, int status,
     const char *reason, const struct whirl_headers *headers,
     const char *extra, int64_t content_length, bool no_body)
 {
-	struct head hd = { .s = h->s };
 	char line[64];
 	bool bodiless = status < 200 || status == 204 || status == 304;
 	bool peer11 = h->msg.major > 1 ||
@@ -604,24 +621,58 @@ whirl_http1_write_response_head(struct whirl_http1 *h, int status,
 		whirl__seterr(EPIPE, "connection closed");
 		return -1;
 	}
-	head_add(&hd, line, (size_t)snprintf(line, sizeof(line),
-	    "HTTP/1.1 %d ", status));
-	head_str(&hd, reason != NULL ? reason : whirl_http_reason(status));
-	head_add(&hd, "\r\n", 2);
-	head_fields(&hd, headers);
+	if (status < 100 || status > 999)
+		status = 500;
+	memcpy(line, "HTTP/1.1 ", 9);
+	format_u64(line + 9, (uint64_t)status);
+	line[12] = ' ';
+	head_add(hd, line, 13);
+	head_str(hd, reason != NULL ? reason : whirl_http_reason(status));
+	head_add(hd, "\r\n", 2);
+	head_fields(hd, headers);
 	if (extra != NULL)
-		head_str(&hd, extra);
+		head_str(hd, extra);
 	h->out_no_body = no_body || bodiless;
 	if (bodiless) {
 		/* 1xx, 204 and 304 carry no framing at all. */
-		head_add(&hd, "\r\n", 2);
-		head_flush(&hd);
+		head_add(hd, "\r\n", 2);
 		h->out_chunked = false;
 		return 0;
 	}
-	head_framing(h, &hd, content_length, peer11);
+	head_framing(h, hd, content_length, peer11);
 	if (no_body)
 		h->out_chunked = false;
+	return 0;
+}
+
+int
+whirl_http1_write_response_head(struct whirl_http1 *h, int status,
+    const char *reason, const struct whirl_headers *headers,
+    const char *extra, int64_t content_length, bool no_body)
+{
+	struct head hd = { .s = h->s };
+
+	if (response_head(h, &hd, status, reason, headers, extra,
+	    content_length, no_body) == -1)
+		return -1;
+	head_flush(&hd);
+	return 0;
+}
+
+int
+whirl_http1_write_response(struct whirl_http1 *h, int status,
+    const char *reason, const struct whirl_headers *headers,
+    const char *extra, const void *body, size_t len, bool no_body)
+{
+	struct head hd = { .s = h->s };
+
+	if (response_head(h, &hd, status, reason, headers, extra,
+	    (int64_t)len, no_body) == -1)
+		return -1;
+	/* Head and a small body leave in one write (one syscall). */
+	if (!h->out_no_body && len > 0)
+		head_add(&hd, body, len);
+	head_flush(&hd);
 	return 0;
 }
 
@@ -653,6 +704,7 @@ whirl_http1_write_request_head(struct whirl_http1 *h, const char *method,
 		return 0;
 	}
 	head_framing(h, &hd, content_length, true);
+	head_flush(&hd);
 	return 0;
 }
 

@@ -115,6 +115,11 @@ struct whirl_headers *whirl_http1_take_headers(struct whirl_http1 *h);
 int whirl_http1_write_response_head(struct whirl_http1 *h, int status,
     const char *reason, const struct whirl_headers *headers,
     const char *extra, int64_t content_length, bool no_body);
+/* A whole response with a body of known length: head and body leave in
+ * one write when they fit. */
+int whirl_http1_write_response(struct whirl_http1 *h, int status,
+    const char *reason, const struct whirl_headers *headers,
+    const char *extra, const void *body, size_t len, bool no_body);
 int whirl_http1_write_request_head(struct whirl_http1 *h, const char *method,
     const char *target, const struct whirl_headers *headers,
     const char *extra, int64_t content_length);

@@ -71,6 +71,8 @@ struct conn {
 	char peer_ip[WHIRL_ADDR_STRLEN];
 	int peer_port, local_port;
 	bool closing;                  /* no further request on it */
+	uint64_t deadline_at;          /* 0: none */
+	uint64_t timer_at;             /* when the timer fires; 0: unarmed */
 	bool dispatched;               /* req is in the handler's hands */
 };
 
@@ -168,8 +170,9 @@ request_new(struct conn *c, const struct whirl_http1_msg *m)
 	req->method = m->method;
 	req->target = whirl__xstrdup(m->target);
 	split_target(req);
-	snprintf(req->version, sizeof(req->version), "HTTP/%d.%d", m->major,
-	    m->minor);
+	memcpy(req->version, "HTTP/1.1", 9);
+	req->version[5] = (char)('0' + m->major % 10);
+	req->version[7] = (char)('0' + m->minor % 10);
 	req->http10 = m->major == 1 && m->minor == 0;
 	req->keep_alive = m->keep_alive;
 	req->head = strcmp(m->method, "HEAD") == 0;
@@ -194,19 +197,43 @@ body_add(struct whirl_request *req, const char *data, size_t len)
 
 /* Deadlines */
 
+/* Deadlines change three times per request (head, none, idle); moving a
+ * libevent timer each time costs more than the request.  So the timer is
+ * only moved earlier: it fires, compares the real deadline, and sleeps
+ * again if that is later (or gone). */
 static void
 on_deadline(struct whirl_timer *t, void *arg)
 {
 	struct conn *c = arg;
+	uint64_t now = whirl_loop_now_ms(c->srv->loop);
 
-	(void)t;
+	c->timer_at = 0;
+	if (c->deadline_at == 0)
+		return;
+	if (now < c->deadline_at) {
+		c->timer_at = c->deadline_at;
+		whirl_timer_start(t, c->deadline_at - now, false);
+		return;
+	}
 	whirl_stream_close(c->s);   /* the close callback frees c */
 }
 
 static void
 deadline(struct conn *c, uint64_t ms)
 {
-	whirl_timer_start(c->timer, ms, false);
+	uint64_t now = whirl_loop_now_ms(c->srv->loop);
+
+	c->deadline_at = now + ms;
+	if (c->timer_at == 0 || c->deadline_at < c->timer_at) {
+		c->timer_at = c->deadline_at;
+		whirl_timer_start(c->timer, ms, false);
+	}
+}
+
+static void
+no_deadline(struct conn *c)
+{
+	c->deadline_at = 0;
 }
 
 /* Closing */
@@ -315,7 +342,7 @@ h1_headers(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
 	if (has_body)
 		deadline(c, c->srv->opts.body_ms);
 	else
-		whirl_timer_stop(c->timer);
+		no_deadline(c);
 	return 0;
 }
 
@@ -354,7 +381,7 @@ h1_finish(struct whirl_http1 *h, void *arg)
 	struct whirl_request *req = c->req;
 	struct whirl_httpserver *srv = c->srv;
 
-	whirl_timer_stop(c->timer);
+	no_deadline(c);
 	req->headers = whirl_http1_take_headers(h);
 	if (req->headers == NULL)
 		req->headers = whirl_headers_new();
@@ -407,17 +434,12 @@ on_accept(struct whirl_tcpserver *tcp, struct whirl_stream *s,
 {
 	struct whirl_httpserver *srv = arg;
 	struct conn *c = whirl__xcalloc(1, sizeof(*c));
-	struct whirl_addr local;
 
 	(void)tcp;
 	c->srv = srv;
 	c->s = s;
 	whirl_addr_host(peer, len, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_port = whirl_addr_port(peer);
-	local.len = sizeof(local.ss);
-	if (getsockname(whirl_stream_fd(s), (struct sockaddr *)&local.ss,
-	    &local.len) == 0)
-		c->local_port = whirl_addr_port((struct sockaddr *)&local.ss);
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
@@ -578,9 +600,20 @@ whirl_request_version(const struct whirl_request *req)
 	return req->version;
 }
 
+/* Asked for rarely (CGI's SERVER_PORT): found on demand, not per
+ * connection. */
 int
 whirl_request_local_port(const struct whirl_request *req)
 {
+	struct whirl_addr local;
+
+	if (req->local_port == 0 && req->c != NULL) {
+		local.len = sizeof(local.ss);
+		if (getsockname(whirl_stream_fd(req->c->s),
+		    (struct sockaddr *)&local.ss, &local.len) == 0)
+			((struct whirl_request *)req)->local_port =
+			    whirl_addr_port((struct sockaddr *)&local.ss);
+	}
 	return req->local_port;
 }
 
@@ -618,33 +651,64 @@ whirl_request_connection_closed(const struct whirl_request *req)
 
 /* Responses */
 
-int
-whirl_response_start(struct whirl_request *req, int status,
-    const struct whirl_headers *headers, int64_t content_length)
+/* a + b + c into buf (truncated to fit); snprintf costs more than the
+ * rest of a hello-world response. */
+static void
+join3(char *buf, size_t size, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	size_t n = 0, len, i;
+
+	for (i = 0; i < 3; i++) {
+		len = strlen(parts[i]);
+		if (n + len >= size)
+			len = size - n - 1;
+		memcpy(buf + n, parts[i], len);
+		n += len;
+	}
+	buf[n] = '\0';
+}
+
+/* Mark the response started and say what the server adds to its head
+ * (Date, Server, Connection) in extra.  False when nothing is to be
+ * written: the connection is gone. */
+static bool
+begin_response(struct whirl_request *req, int status, int64_t content_length,
+    char *extra, size_t size)
 {
 	struct conn *c = req->c;
 	struct whirl_httpserver *srv;
-	char extra[256];
 	bool keep;
 
-	if (req->started || req->finished) {
-		whirl__seterr(EINVAL, "response already started");
-		return -1;
-	}
 	req->started = true;
 	req->status = status;
 	if (c == NULL)
-		return 0;
+		return false;
 	srv = c->srv;
 	keep = req->keep_alive && !c->closing && !srv->stopping &&
 	    !(req->http10 && content_length < 0 && !req->head);
 	if (!keep)
 		c->closing = true;
-	snprintf(extra, sizeof(extra), "%s%s%s", date_line(srv),
-	    srv->server_line, !keep ? "Connection: close\r\n" :
+	join3(extra, size, date_line(srv), srv->server_line,
+	    !keep ? "Connection: close\r\n" :
 	    req->http10 ? "Connection: keep-alive\r\n" : "");
-	return whirl_http1_write_response_head(c->h, status, NULL, headers,
-	    extra, content_length, req->head);
+	return true;
+}
+
+int
+whirl_response_start(struct whirl_request *req, int status,
+    const struct whirl_headers *headers, int64_t content_length)
+{
+	char extra[256];
+
+	if (req->started || req->finished) {
+		whirl__seterr(EINVAL, "response already started");
+		return -1;
+	}
+	if (!begin_response(req, status, content_length, extra, sizeof(extra)))
+		return 0;
+	return whirl_http1_write_response_head(req->c->h, status, NULL,
+	    headers, extra, content_length, req->head);
 }
 
 int
@@ -705,8 +769,14 @@ void
 whirl_response_send(struct whirl_request *req, int status,
     const struct whirl_headers *headers, const void *body, size_t len)
 {
-	if (whirl_response_start(req, status, headers, (int64_t)len) == 0)
-		whirl_response_write(req, body, len);
+	char extra[256];
+
+	if (!req->started && !req->finished &&
+	    begin_response(req, status, (int64_t)len, extra, sizeof(extra))) {
+		req->bytes += len;
+		whirl_http1_write_response(req->c->h, status, NULL, headers,
+		    extra, body, len, req->head);
+	}
 	whirl_response_finish(req);
 }
 

@@ -41,6 +41,12 @@ struct whirl_args {
 	struct list l;
 };
 
+/* A few freed header lists kept per thread for the next request; a
+ * bounded cache, not per connection, so idle connections hold nothing. */
+#define SPARE_HEADERS_MAX 64
+static _Thread_local struct whirl_headers *spare_headers;
+static _Thread_local int nspare_headers;
+
 static void
 list_init(struct list *l)
 {
@@ -255,8 +261,15 @@ check_field(const char *name, size_t nlen, const char *value, size_t vlen)
 struct whirl_headers *
 whirl_headers_new(void)
 {
-	struct whirl_headers *h = whirl__xmalloc(sizeof(*h));
+	struct whirl_headers *h = spare_headers;
 
+	/* A server makes and drops one list per request: reuse them. */
+	if (h != NULL) {
+		spare_headers = *(struct whirl_headers **)h;
+		nspare_headers--;
+	} else {
+		h = whirl__xmalloc(sizeof(*h));
+	}
 	list_init(&h->l);
 	return h;
 }
@@ -267,6 +280,12 @@ whirl_headers_free(struct whirl_headers *h)
 	if (h == NULL)
 		return;
 	list_release(&h->l);
+	if (nspare_headers < SPARE_HEADERS_MAX) {
+		*(struct whirl_headers **)h = spare_headers;
+		spare_headers = h;
+		nspare_headers++;
+		return;
+	}
 	free(h);
 }
 

@@ -119,6 +119,7 @@ static void tls_handshake(struct whirl_stream *s);
 static void on_write_event(evutil_socket_t fd, short what, void *arg);
 static void flush(struct whirl_stream *s);
 static void stream_fail(struct whirl_stream *s, int err);
+static bool handle_eof(struct whirl_stream *s);
 static void relay_pump(struct whirl_relay *r);
 static void relay_finish(struct whirl_relay *r, const char *err);
 static bool relay_dst_drained(struct whirl_relay *r);
@@ -250,12 +251,15 @@ whirl_stream_new_pair(struct whirl_loop *loop, int rfd, int wfd, int flags)
 	s->wfd = wfd;
 	s->flags = flags;
 	s->wq_tail = &s->wq_head;
-	if ((rfd >= 0 && prepare_fd(rfd, &s->r_always, &s->rfd_fl) == -1) ||
+	if (flags & WHIRL_STREAM_SOCKET) {
+		s->rfd_fl = s->wfd_fl = O_RDWR | O_NONBLOCK;
+		s->w_sock = true;
+	} else if ((rfd >= 0 && prepare_fd(rfd, &s->r_always, &s->rfd_fl) == -1) ||
 	    (wfd >= 0 && prepare_fd(wfd, &s->w_always, &s->wfd_fl) == -1)) {
 		free(s);
 		return NULL;
 	}
-	if (wfd >= 0) {
+	if (wfd >= 0 && !(flags & WHIRL_STREAM_SOCKET)) {
 		struct stat st;
 
 		s->w_sock = fstat(wfd, &st) == 0 && S_ISSOCK(st.st_mode);
@@ -602,6 +606,48 @@ offer(struct whirl_stream *s)
 	return 1;
 }
 
+/* READ_STREAM with nothing buffered: read into a scratch buffer and offer
+ * it from there; only what the callback leaves is copied into the stream's
+ * buffer.  A request that arrives whole is parsed without any allocation.
+ * 1: offered, 0: nothing now, -1: EOF or error handled (check s). */
+static char scratch[64 * 1024];
+static bool scratch_busy;
+
+static int
+read_and_offer(struct whirl_stream *s)
+{
+	ssize_t n = read(s->rfd, scratch, sizeof(scratch));
+	size_t used;
+	unsigned gen;
+	bool alive;
+
+	if (n == 0) {
+		handle_eof(s);
+		return -1;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		stream_fail(s, errno);
+		return -1;
+	}
+	s->stats.bytes_read += (uint64_t)n;
+	s->drained = (size_t)n < sizeof(scratch);
+	gen = s->read_gen;
+	scratch_busy = true;
+	enter(s);
+	used = s->dcb(s, scratch, (size_t)n, NULL, s->rarg);
+	alive = leave(s);
+	if (used > (size_t)n)
+		used = (size_t)n;
+	if (alive && used < (size_t)n) {
+		evbuffer_add(inbuf(s), scratch + used, (size_t)n - used);
+		s->offered = gen == s->read_gen ? (size_t)n - used : 0;
+	}
+	scratch_busy = false;
+	return alive ? 1 : -1;
+}
+
 /* The fd stays watched: a parser that pauses and resumes within one
  * turn (a server answering a request) costs no epoll_ctl.  If the fd turns
  * readable with no read pending, the handler stops watching it then. */
@@ -853,6 +899,17 @@ handle_read(struct whirl_stream *s, bool fd_ready)
 		if ((!fd_ready || s->drained) && !tls_pending(s)) {
 			want_read(s, true);
 			return true;
+		}
+		if (s->rkind == READ_STREAM && in_len(s) == 0 && s->ssl == NULL &&
+		    !s->r_always && !scratch_busy) {
+			r = read_and_offer(s);
+			if (r < 0)
+				return !s->freed;
+			if (r == 0) {
+				want_read(s, true);
+				return true;
+			}
+			continue;
 		}
 		r = fill(s);
 		if (r < 0)
@@ -1113,6 +1170,20 @@ whirl_stream_write(struct whirl_stream *s, const void *data, size_t len,
 		whirl__seterr(EPIPE, "stream closed for writing");
 		return -1;
 	}
+	if (len > 0 && out_len(s) == 0 && s->w_sock && s->ssl == NULL) {
+		/* Nothing queued: send now, from the caller's memory.  A
+		 * response then costs one syscall and no buffer at all. */
+		ssize_t n = send(s->wfd, data, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			s->queued_total += (uint64_t)n;
+			s->written_total += (uint64_t)n;
+			s->stats.bytes_written += (uint64_t)n;
+			data = (const char *)data + n;
+			len -= (size_t)n;
+		}
+		/* An error is met again by flush, which fails the stream. */
+	}
 	if (len > 0)
 		evbuffer_add(outbuf(s), data, len);
 	s->queued_total += len;
@@ -1125,10 +1196,13 @@ whirl_stream_write(struct whirl_stream *s, const void *data, size_t len,
 		*s->wq_tail = w;
 		s->wq_tail = &w->next;
 	}
-	kick_write(s);
-	enter(s);
-	check_water(s);
-	leave(s);
+	if (len > 0 || cb != NULL)
+		kick_write(s);
+	if (s->water_cb != NULL) {
+		enter(s);
+		check_water(s);
+		leave(s);
+	}
 	return 0;
 }
 

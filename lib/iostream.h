@@ -51,6 +51,9 @@ struct whirl_relay;
 #define WHIRL_STREAM_BORROW_FD  0x1
 /* Peer EOF ends reading only; the stream stays open for writing. */
 #define WHIRL_STREAM_HALF_CLOSE 0x2
+/* The fd is a socket already non-blocking (as accept4 and connect give
+ * them): skips the checks, three syscalls per connection. */
+#define WHIRL_STREAM_SOCKET     0x4
 
 /* data/len: the bytes read (valid during the call); err: NULL on success,
  * else whirl_err_closed, whirl_err_too_long or the system's reason. */
@@ -154,7 +157,8 @@ struct whirl_loop *whirl_stream_loop(const struct whirl_stream *s);
  * and writes queued meanwhile wait for it; `done` fires once: err NULL
  * when established, else OpenSSL's reason ("certificate verify failed:
  * unable to get local issuer certificate"), after which the stream closes
- * with the same reason.  timeout_ms 0 means no handshake deadline.
+ * with the same reason.  If the owner closes or frees the stream during
+ * the handshake, `done` does not fire (the close callback does).  timeout_ms 0 means no handshake deadline.
  * Returns -1 (whirl_error) if the stream is not a socket stream, already
  * uses TLS, has a relay, or holds unread input.  After it, the stream API
  * is unchanged; relays still work but never splice.

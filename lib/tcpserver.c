@@ -206,7 +206,8 @@ accept_one(struct listener *l)
 	if (fd == -1)
 		return accept_failed(l, errno);
 	srv->delay_ms = BACKOFF_MIN_MS;
-	if ((s = whirl_stream_new(srv->loop, fd, srv->stream_flags)) == NULL) {
+	if ((s = whirl_stream_new(srv->loop, fd,
+	    srv->stream_flags | WHIRL_STREAM_SOCKET)) == NULL) {
 		close(fd);
 		note(l, whirl_error_errno(), true);
 		return true;

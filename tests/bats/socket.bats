@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # socket.bats - whirl-socket: the 25 scenarios of socket.md section 13 (by
-# number), then the additions of issue 3, the man page and the completion.
+# number), then the additions of issue 3, TLS (issue 4) against openssl
+# s_server and s_client and itself, the man page and the completion.
 #
 # Every server listens on port 0 and prints its port (--print-port); peers
 # are peer.py (written below), the test's own client or server in Python.
@@ -142,6 +143,8 @@ if __name__ == '__main__':
     main(sys.argv[1:])
 PEER
 	head -c 262144 /dev/urandom >"$BATS_FILE_TMPDIR/data"
+	export CERTS=$BATS_FILE_TMPDIR/certs
+	"$WHIRL_ROOT/scripts/gen-test-certs" "$CERTS"
 }
 
 setup() {
@@ -965,6 +968,401 @@ PY
 	rm -f "$D/big" "$D/out"
 }
 
+# --- issue 4: TLS ------------------------------------------------------------
+#
+# Certificates come from scripts/gen-test-certs (setup_file).  The real
+# peers are openssl s_server (one connection, -naccept 1) and s_client.
+# Both take stdin: s_server -quiet spins at the end of its input, so it
+# reads a fifo it holds open itself; s_client -quiet goes on reading the
+# connection after its input ends, so a file does.
+
+# tls_serve NAME CERT ARGS...: a whirl-socket --tls server (serve) with the
+# certificate CERT.pem and its key.
+tls_serve() {
+	local name=$1 cert=$2
+	shift 2
+	serve "$name" --tls --tls-cert "$CERTS/$cert.pem" \
+	    --tls-key "$CERTS/$cert.key" "$@"
+}
+
+# tls_ws ARGS...: ws as a --tls client that trusts the test CA.
+tls_ws() {
+	ws --tls --cacert "$CERTS/ca.pem" "$@"
+}
+
+# listening PORT PID: until a listener is on 127.0.0.1:PORT (told by ss,
+# not by a probe connection, which would be s_server's only one); fails
+# if PID exits first.
+listening() {
+	local end=$((SECONDS + 10))
+	until [ -n "$(ss -Hltn "sport = :$1")" ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		[[ $(ps -o stat= -p "$2") != Z* ]] || return 1
+		((SECONDS < end)) || return 1
+		sleep 0.02
+	done
+}
+
+# s_server CERT ARGS...: openssl s_server for one connection on a free
+# port (SS_PORT, SS_PID), stdin from the fifo $D/ss.in, what it received
+# in $D/ss.out.  s_server cannot listen on port 0: a port that was taken
+# between free_port and its bind is tried again with another.
+s_server() {
+	local cert=$1 try
+	shift
+	mkfifo "$D/ss.in"
+	for try in 1 2 3 4 5; do
+		SS_PORT=$(free_port)
+		start_bg ss sh -c 'f=$1; shift; exec openssl "$@" <>"$f"' sh \
+		    "$D/ss.in" s_server -accept "127.0.0.1:$SS_PORT" \
+		    -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" \
+		    -naccept 1 -quiet "$@"
+		SS_PID=$BG_PID
+		listening "$SS_PORT" "$SS_PID" && return 0
+		stop_pid "$SS_PID"
+	done
+	return 1
+}
+
+# s_client PORT ARGS...: openssl s_client verifying our server against the
+# test CA and 127.0.0.1, stdin from $D/sc.in; $D/sc.out, $D/sc.err and
+# $status as ws.
+s_client() {
+	local port=$1
+	shift
+	status=0
+	timeout -k 1 20 openssl s_client -connect "127.0.0.1:$port" \
+	    -CAfile "$CERTS/ca.pem" -verify_ip 127.0.0.1 \
+	    -verify_return_error -quiet "$@" <"$D/sc.in" >"$D/sc.out" \
+	    2>"$D/sc.err" 3>&- 4>&- || status=$?
+}
+
+@test "tls: a client of openssl s_server, both directions, close_notify" {
+	s_server server
+	printf 'from-server\n' >"$D/ss.in"
+	tls_ws -qv 127.0.0.1 "$SS_PORT" < <(printf 'from-client\n'
+		wait_for_line "$D/out" '^from-server$')
+	[ "$status" = 0 ]
+	expect "$D/out" 'from-server\n'
+	expect_lines "$D/err" \
+	    "inet: connected to 127.0.0.1 port $SS_PORT$(svc "$SS_PORT")" \
+	    "connection closed"
+	reap "$SS_PID"
+	[ "$reaped" = 0 ]
+	expect "$D/ss.out" 'from-client\n'
+	# No "unexpected eof while reading": we said close_notify.
+	expect_lines "$D/ss.err"
+}
+
+@test "tls: a client certificate for openssl s_server -Verify" {
+	s_server server -Verify 1 -CAfile "$CERTS/ca.pem"
+	printf 'from-server\n' >"$D/ss.in"
+	tls_ws --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/client.key" \
+	    -q localhost "$SS_PORT" < <(printf 'from-client\n'
+		wait_for_line "$D/out" '^from-server$')
+	[ "$status" = 0 ]
+	expect "$D/out" 'from-server\n'
+	expect_lines "$D/err"
+	reap "$SS_PID"
+	[ "$reaped" = 0 ]
+	expect "$D/ss.out" 'from-client\n'
+	expect_lines "$D/ss.err" "depth=1 CN = whirl test CA" "verify return:1" \
+	    "depth=0 CN = whirl test client" "verify return:1"
+}
+
+@test "tls: without the certificate s_server -Verify asks for, exit 71" {
+	s_server server -Verify 1 -CAfile "$CERTS/ca.pem"
+	# -r: we send nothing, so the server's close is a FIN, not a reset.
+	tls_ws -r 127.0.0.1 "$SS_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" \
+	    "whirl-socket: tls: tlsv13 alert certificate required"
+	reap "$SS_PID"
+	[ "$reaped" = 0 ]
+	grep -q ':peer did not return a certificate:' "$D/ss.err"
+}
+
+@test "tls: a server for openssl s_client, -p over TLS" {
+	tls_serve srv server -sqvp 'echo greeting; read l; echo "got $l"' 0
+	printf 'from-client\n' >"$D/sc.in"
+	s_client "$SRV_PORT"
+	[ "$status" = 0 ]
+	expect "$D/sc.out" 'greeting\ngot from-client\n'
+	grep -qx 'depth=0 CN = localhost' "$D/sc.err"
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+	expect_lines "$D/srv.out"
+	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
+	    "inet: connection from localhost" "connection closed"
+}
+
+@test "tls: a server for openssl s_client, stdio and --half-close" {
+	printf 'from-client\n' >"$D/sc.in"
+	serve_from <(printf 'greet\n'; wait_for_line "$D/srv.out" \
+	    '^from-client$' 20) srv --tls --tls-cert "$CERTS/server.pem" \
+	    --tls-key "$CERTS/server.key" --half-close -sv 0
+	s_client "$SRV_PORT"
+	[ "$status" = 0 ]
+	expect "$D/sc.out" 'greet\n'
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+	expect "$D/srv.out" 'from-client\n'
+	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
+	    "inet: connection from localhost" "end of input on stdin" \
+	    "connection closed by peer"
+}
+
+@test "tls: against itself: -p greeting, by name and by address, -f" {
+	tls_serve srv server -sflqvp 'echo greeting; read l; echo "got $l"' 0
+	tls_ws -v localhost "$SRV_PORT" < <(printf 'hello\n')
+	[ "$status" = 0 ]
+	expect "$D/out" 'greeting\ngot hello\n'
+	expect_lines "$D/err" \
+	    "inet: connected to localhost port $SRV_PORT$(svc "$SRV_PORT")" \
+	    "end of input on stdin" "connection closed by peer"
+	tls_ws 127.0.0.1 "$SRV_PORT" < <(printf 'again\n')
+	[ "$status" = 0 ]
+	expect "$D/out" 'greeting\ngot again\n'
+	expect_lines "$D/err"
+	wait_for_count "$D/srv.err" '^connection closed$' 2
+	kill -0 "$SRV_PID"
+	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
+	    "inet: connection from localhost" "connection closed" \
+	    "inet: connection from localhost" "connection closed"
+}
+
+@test "tls: against itself over IPv6, ::1 checked as an address" {
+	start_server srv whirl-socket --print-port -6 -B ::1 --tls \
+	    --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key" \
+	    -sqp 'echo v6' 0
+	tls_ws -6 ::1 "$SRV_PORT" </dev/null
+	[ "$status" = 0 ]
+	expect "$D/out" 'v6\n'
+	expect_lines "$D/err"
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+}
+
+@test "tls: 256 KiB of random bytes both ways, and --http for curl" {
+	data=$BATS_FILE_TMPDIR/data
+	tls_serve srv server -sv 0
+	tls_ws -qv 127.0.0.1 "$SRV_PORT" <"$data"
+	[ "$status" = 0 ]
+	expect_lines "$D/err" \
+	    "inet: connected to 127.0.0.1 port $SRV_PORT$(svc "$SRV_PORT")" \
+	    "connection closed"
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+	cmp "$data" "$D/srv.out"
+	# -q closed with close_notify, after the session tickets were read:
+	# an end, not a reset that loses the tail.
+	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
+	    "inet: connection from localhost" "end of input on stdin" \
+	    "connection closed by peer"
+	serve_from "$data" srv2 --tls --tls-cert "$CERTS/server.pem" \
+	    --tls-key "$CERTS/server.key" -sq 0
+	tls_ws 127.0.0.1 "$SRV2_PORT" </dev/null
+	[ "$status" = 0 ]
+	expect_lines "$D/err"
+	reap "$SRV2_PID"
+	[ "$reaped" = 0 ]
+	expect_lines "$D/srv2.err" "$SRV2_PORT"
+	cmp "$data" "$D/out"
+	tls_serve srv3 server --http -wsqp 'echo Hello over TLS' 0
+	curl -sS --cacert "$CERTS/ca.pem" -D "$D/head" -o "$D/body" \
+	    "https://localhost:$SRV3_PORT/"
+	expect "$D/head" 'HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n'
+	expect "$D/body" 'Hello over TLS\n'
+	reap "$SRV3_PID"
+	[ "$reaped" = 0 ]
+}
+
+@test "tls: flood: 32 MiB each way, content checked with sha256sum" {
+	mib=32
+	[ "${WHIRL_TIER-}" = sanitize ] && mib=8
+	head -c "$((mib << 20))" /dev/urandom >"$D/big"
+	want=$(sha256sum <"$D/big")
+	tls_serve srv server -s 0
+	tls_ws -q 127.0.0.1 "$SRV_PORT" <"$D/big"
+	[ "$status" = 0 ]
+	reap "$SRV_PID" 60
+	[ "$reaped" = 0 ]
+	[ "$(sha256sum <"$D/srv.out")" = "$want" ]
+	expect_lines "$D/srv.err" "$SRV_PORT"
+	rm -f "$D/srv.out"
+	serve_from "$D/big" srv2 --tls --tls-cert "$CERTS/server.pem" \
+	    --tls-key "$CERTS/server.key" -sq 0
+	tls_ws 127.0.0.1 "$SRV2_PORT" </dev/null
+	[ "$status" = 0 ]
+	[ "$(sha256sum <"$D/out")" = "$want" ]
+	reap "$SRV2_PID" 60
+	[ "$reaped" = 0 ]
+	expect_lines "$D/srv2.err" "$SRV2_PORT"
+	rm -f "$D/big" "$D/out"
+}
+
+@test "tls: wrong CA: exit 71, OpenSSL's reason; the program never runs" {
+	tls_serve srv wrongca-server -sqp "touch '$D/ran'" 0
+	tls_ws 127.0.0.1 "$SRV_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" "whirl-socket: tls: certificate verify failed: unable to get local issuer certificate"
+	reap "$SRV_PID"
+	[ "$reaped" = 71 ]
+	expect_lines "$D/srv.err" "$SRV_PORT" \
+	    "whirl-socket: tls: tlsv1 alert unknown ca"
+	[ ! -e "$D/ran" ]
+}
+
+@test "tls: the host operand is checked, a name as a name, an IP as an IP" {
+	tls_serve srv otherhost -slqp 'echo never' 0
+	tls_ws localhost "$SRV_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" \
+	    "whirl-socket: tls: certificate verify failed: hostname mismatch"
+	tls_ws 127.0.0.1 "$SRV_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" \
+	    "whirl-socket: tls: certificate verify failed: IP address mismatch"
+	wait_for_count "$D/srv.err" 'alert' 2
+	kill -0 "$SRV_PID"
+	expect_lines "$D/srv.err" "$SRV_PORT" \
+	    "whirl-socket: tls: sslv3 alert bad certificate" \
+	    "whirl-socket: tls: sslv3 alert bad certificate"
+}
+
+@test "tls: an expired certificate: exit 71" {
+	tls_serve srv expired -sqp 'echo never' 0
+	tls_ws localhost "$SRV_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" \
+	    "whirl-socket: tls: certificate verify failed: certificate has expired"
+	reap "$SRV_PID"
+	[ "$reaped" = 71 ]
+	expect_lines "$D/srv.err" "$SRV_PORT" \
+	    "whirl-socket: tls: sslv3 alert certificate expired"
+}
+
+@test "tls: --insecure takes a wrong CA, another name, an expired one" {
+	for cert in wrongca-server otherhost expired; do
+		tls_serve srv "$cert" -sqp "echo $cert" 0
+		ws --tls --insecure localhost "$SRV_PORT" </dev/null
+		[ "$status" = 0 ]
+		expect "$D/out" "$cert\n"
+		expect_lines "$D/err"
+		reap "$SRV_PID"
+		[ "$reaped" = 0 ]
+	done
+}
+
+@test "tls: a plaintext server: exit 71, wrong version number" {
+	# Five bytes, a record header's worth: nothing is left unread, so
+	# our close is a FIN, not a reset.
+	listen_peer send:'hello' read:10
+	ws --tls 127.0.0.1 "$PEER_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" "whirl-socket: tls: wrong version number"
+	peer_done
+	# The ClientHello, then our FIN.
+	grep -qE "^read b['\"]\\\\x16\\\\x03\\\\x01.*['\"] eof\$" "$D/peer.out"
+}
+
+@test "tls: a plaintext client: the server says why and exits 71" {
+	tls_serve srv server -sqp "touch '$D/ran'" 0
+	peer connect "$SRV_PORT" send:'GET /' read:10 >"$D/c.out"
+	expect_lines "$D/c.out" "read b'' eof"
+	reap "$SRV_PID"
+	[ "$reaped" = 71 ]
+	expect_lines "$D/srv.err" "$SRV_PORT" "whirl-socket: tls: http request"
+	[ ! -e "$D/ran" ]
+}
+
+@test "tls: --cacert on a server requires client certificates" {
+	tls_serve srv server --cacert "$CERTS/ca.pem" -slqp \
+	    'read l; echo "got $l"' 0
+	tls_ws --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/client.key" \
+	    127.0.0.1 "$SRV_PORT" < <(printf 'mine\n')
+	[ "$status" = 0 ]
+	expect "$D/out" 'got mine\n'
+	expect_lines "$D/err"
+	tls_ws -r 127.0.0.1 "$SRV_PORT" </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" \
+	    "whirl-socket: tls: tlsv13 alert certificate required"
+	printf 'theirs\n' >"$D/sc.in"
+	s_client "$SRV_PORT" -cert "$CERTS/client.pem" \
+	    -key "$CERTS/client.key"
+	[ "$status" = 0 ]
+	expect "$D/sc.out" 'got theirs\n'
+	wait_for_count "$D/srv.err" 'certificate$' 1
+	kill -0 "$SRV_PID"
+	expect_lines "$D/srv.err" "$SRV_PORT" \
+	    "whirl-socket: tls: peer did not return a certificate"
+}
+
+@test "tls: --timeout covers the handshake: a silent peer, exit 110" {
+	listen_peer read:10
+	ws --tls --timeout 0.3 127.0.0.1 "$PEER_PORT" </dev/null
+	[ "$status" = 110 ]
+	expect_lines "$D/err" "whirl-socket: client socket: Connection timed out"
+	peer_done
+	# The ClientHello, then our FIN.
+	grep -qE "^read b['\"]\\\\x16\\\\x03\\\\x01.*['\"] eof\$" "$D/peer.out"
+}
+
+@test "tls: usage: a server needs --tls-cert and --tls-key, exit 15" {
+	ws --tls -s 0 </dev/null
+	[ "$status" = 15 ]
+	expect_lines "$D/out"
+	expect_lines "$D/err" \
+	    "whirl-socket: -s --tls needs --tls-cert and --tls-key" "$USAGE"
+	ws --tls --tls-cert "$CERTS/server.pem" -s 0 </dev/null
+	[ "$status" = 15 ]
+	expect_lines "$D/err" \
+	    "whirl-socket: -s --tls needs --tls-cert and --tls-key" "$USAGE"
+	ws --tls --tls-key "$CERTS/client.key" 127.0.0.1 9 </dev/null
+	[ "$status" = 15 ]
+	expect_lines "$D/err" \
+	    "whirl-socket: --tls-cert and --tls-key go together" "$USAGE"
+}
+
+@test "tls: senseless: TLS options without --tls, --insecure with -s" {
+	for opt in "--cacert x" --insecure "--tls-cert x" "--tls-key x"; do
+		# shellcheck disable=SC2086
+		ws $opt 127.0.0.1 9 </dev/null
+		[ "$status" = 15 ]
+		expect_lines "$D/err" \
+		    "It does not make sense to set ${opt% x} and not --tls."
+	done
+	ws --tls --insecure --tls-cert x --tls-key y -s 0 </dev/null
+	[ "$status" = 15 ]
+	expect_lines "$D/err" "It does not make sense to set --insecure and -s."
+	ws --tls --insecure --cacert x 127.0.0.1 9 </dev/null
+	[ "$status" = 15 ]
+	expect_lines "$D/err" \
+	    "It does not make sense to set --insecure and --cacert."
+}
+
+@test "tls: files that do not load: the errno, or 71" {
+	ws --tls --tls-cert "$D/none.pem" --tls-key "$CERTS/server.key" \
+	    -s 0 </dev/null
+	[ "$status" = 2 ]
+	expect_lines "$D/err" "whirl-socket: tls: cannot load certificate $D/none.pem: No such file or directory"
+	ws --tls --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/client.key" \
+	    -s 0 </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/err" "whirl-socket: tls: key $CERTS/client.key does not match certificate $CERTS/server.pem"
+	ws --tls --cacert "$CERTS/server.key" 127.0.0.1 9 </dev/null
+	[ "$status" = 71 ]
+	expect_lines "$D/err" "whirl-socket: tls: cannot load CA file $CERTS/server.key: no certificate or crl found"
+}
+
 @test "bash completion: options, long options, services" {
 	source "$WHIRL_ROOT/scripts/bash-completion/whirl-socket"
 	complete -p whirl-socket | grep -q -- '-F _whirl_socket'
@@ -984,4 +1382,31 @@ PY
 	COMP_CWORD=1
 	_whirl_socket
 	[[ " ${COMPREPLY[*]} " == *" -version "* ]]
+}
+
+@test "bash completion: the TLS options and their files" {
+	source "$WHIRL_ROOT/scripts/bash-completion/whirl-socket"
+	COMP_WORDS=(whirl-socket --tl)
+	COMP_CWORD=1
+	_whirl_socket
+	[ "${COMPREPLY[*]}" = "--tls --tls-cert --tls-key" ]
+	COMP_WORDS=(whirl-socket --in)
+	_whirl_socket
+	[ "${COMPREPLY[*]}" = "--insecure" ]
+	touch "$D/ca.pem" "$D/cert.pem"
+	for opt in --cacert --tls-cert --tls-key; do
+		COMP_WORDS=(whirl-socket --tls "$opt" "$D/ca")
+		COMP_CWORD=3
+		_whirl_socket
+		[ "${COMPREPLY[*]}" = "$D/ca.pem" ]
+	done
+	# A file argument is no operand: the next word is a host.
+	COMP_WORDS=(whirl-socket --tls --cacert ca.pem localhos)
+	COMP_CWORD=4
+	_whirl_socket
+	[[ " ${COMPREPLY[*]} " == *" localhost "* ]]
+	COMP_WORDS=(whirl-socket --tls --cacert ca.pem localhost ssh)
+	COMP_CWORD=5
+	_whirl_socket
+	[ "${COMPREPLY[*]}" = "ssh" ]
 }

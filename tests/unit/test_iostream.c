@@ -389,6 +389,7 @@ drain_fd(struct whirl_watch *w, int fd, int ready, void *arg)
 
 TEST(write_callbacks_fire_in_order_after_the_bytes_left)
 {
+	struct whirl_stream_stats st;
 	struct whirl_stream *s;
 	size_t total = 0;
 	char *big = calloc(1, 4 << 20);
@@ -402,7 +403,11 @@ TEST(write_callbacks_fire_in_order_after_the_bytes_left)
 	whirl_stream_write(s, "c", 1, NULL, NULL);
 	whirl_stream_write(s, "d", 1, on_written, "3");
 	CHECK_EQ_STR(got, "");   /* never from inside the call */
-	CHECK_EQ_INT(whirl_stream_write_pending(s), (4 << 20) + 3);
+	/* What did not leave at once (into an empty socket buffer) waits. */
+	whirl_stream_stats(s, &st);
+	CHECK_EQ_INT(whirl_stream_write_pending(s) + st.bytes_written,
+	    (4 << 20) + 3);
+	CHECK(whirl_stream_write_pending(s) > 0);
 	whirl_watch_new(loop, sv[1], WHIRL_READ, drain_fd, &total);
 	whirl_stream_shutdown(s);
 	whirl_loop_run(loop);
