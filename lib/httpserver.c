@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -68,8 +69,14 @@ struct conn {
 	struct whirl_http1 *h;
 	struct whirl_timer *timer;
 	struct whirl_request *req;     /* head seen, response not finished */
-	char peer_ip[WHIRL_ADDR_STRLEN];
-	int peer_port, local_port;
+	/* The peer as a compact address: formatted per request, not kept
+	 * as text by every idle connection. */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} peer;
+	socklen_t peer_len;
 	bool closing;                  /* no further request on it */
 	uint64_t deadline_at;          /* 0: none */
 	uint64_t timer_at;             /* when the timer fires; 0: unarmed */
@@ -176,9 +183,13 @@ request_new(struct conn *c, const struct whirl_http1_msg *m)
 	req->http10 = m->major == 1 && m->minor == 0;
 	req->keep_alive = m->keep_alive;
 	req->head = strcmp(m->method, "HEAD") == 0;
-	memcpy(req->peer_ip, c->peer_ip, sizeof(req->peer_ip));
-	req->peer_port = c->peer_port;
-	req->local_port = c->local_port;
+	if (c->peer_len > 0) {
+		whirl_addr_host(&c->peer.sa, c->peer_len, req->peer_ip,
+		    sizeof(req->peer_ip));
+		req->peer_port = whirl_addr_port(&c->peer.sa);
+	} else {
+		strcpy(req->peer_ip, "unix");
+	}
 	req->is_tls = whirl_stream_is_tls(c->s);
 	return req;
 }
@@ -438,8 +449,10 @@ on_accept(struct whirl_tcpserver *tcp, struct whirl_stream *s,
 	(void)tcp;
 	c->srv = srv;
 	c->s = s;
-	whirl_addr_host(peer, len, c->peer_ip, sizeof(c->peer_ip));
-	c->peer_port = whirl_addr_port(peer);
+	if (len <= sizeof(c->peer) && peer->sa_family != AF_UNIX) {
+		memcpy(&c->peer, peer, len);
+		c->peer_len = len;
+	}
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
