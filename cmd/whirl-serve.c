@@ -3,9 +3,11 @@
  *     whirl-serve [options] [ROUTE...]
  *
  * Each ROUTE ("[METHODS ]PATTERN=KIND[:ARG]", web.h) becomes a route of
- * one whirl_app, tried in order; with none, the Tornado demo is served.
- * Options map onto httpserver limits, app settings and the log; the rest
- * is the loop.  Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot
+ * one whirl_app, tried in order; with none, the Tornado demo is served
+ * (its /websocket is ws-echo, Tornado's EchoWebSocket).  Options map onto
+ * httpserver limits, app and WebSocket settings and the log; the rest is
+ * the loop.  A first SIGTERM closes WebSockets with 1001 and lets
+ * requests in flight finish.  Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot
  * listen (or open its access log), 2 for a usage or route error.
  */
 #include <err.h>
@@ -44,6 +46,10 @@ struct opts {
 	struct whirl_httpserver_opts http;
 	char **headers;                 /* -H, as typed */
 	size_t nheaders;
+	const char **origins;           /* --ws-origin, NULL-ended */
+	size_t norigins;
+	bool ws_no_deflate;
+	size_t ws_max_message, ws_max_queue;
 };
 
 static struct opts o;
@@ -101,6 +107,7 @@ usage_to(FILE *f, bool full)
 	fputs("A ROUTE is [METHODS ]PATTERN=KIND[:ARG], KIND one of:\n"
 	    "  text:STRING  file:PATH  dir:PATH  status:CODE[:BODY]  "
 	    "redirect:[CODE:]URL\n"
+	    "  ws-echo[:PREFIX]  ws-exec:COMMAND  ws-broadcast\n"
 	    "With no ROUTE: the Tornado demo (GET / says Hello, world).\n"
 	    "Options:\n"
 	    "  -a, --address ADDR         listen on ADDR (127.0.0.1)\n"
@@ -129,7 +136,13 @@ usage_to(FILE *f, bool full)
 	    "first\n"
 	    "  -q, --quiet                no access log\n"
 	    "  -v, --verbose              debug lines\n"
-	    "      --version              print the version and exit\n", f);
+	    "      --version              print the version and exit\n"
+	    "      --ws-max-message SIZE  close with 1009 above (16M)\n"
+	    "      --ws-max-queue SIZE    ws-broadcast: close a client this "
+	    "far behind (1M)\n"
+	    "      --ws-no-deflate        no permessage-deflate\n"
+	    "      --ws-origin ORIGIN     also accept WebSockets from ORIGIN "
+	    "('*': any)\n", f);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -152,7 +165,8 @@ enum {
 	OPT_ACCESS_LOG = 256, OPT_BODY_TIMEOUT, OPT_CONTENT_TYPE, OPT_CORS,
 	OPT_DOTFILES, OPT_GZIP, OPT_HEAD_TIMEOUT, OPT_HELP, OPT_IDLE_TIMEOUT,
 	OPT_LISTING, OPT_LOG_FORMAT, OPT_MAX_BODY, OPT_MAX_FIELDS,
-	OPT_MAX_HEADER, OPT_MAX_LINE, OPT_PRINT_PORT, OPT_VERSION
+	OPT_MAX_HEADER, OPT_MAX_LINE, OPT_PRINT_PORT, OPT_VERSION,
+	OPT_WS_MAX_MESSAGE, OPT_WS_MAX_QUEUE, OPT_WS_NO_DEFLATE, OPT_WS_ORIGIN
 };
 
 static const struct option longopts[] = {
@@ -178,6 +192,10 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "ws-max-message", required_argument, NULL, OPT_WS_MAX_MESSAGE },
+	{ "ws-max-queue", required_argument, NULL, OPT_WS_MAX_QUEUE },
+	{ "ws-no-deflate", no_argument, NULL, OPT_WS_NO_DEFLATE },
+	{ "ws-origin", required_argument, NULL, OPT_WS_ORIGIN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -327,6 +345,27 @@ parse_opts(int argc, char **argv)
 		case OPT_VERSION:
 			printf("whirl-serve %s\n", WHIRL_VERSION);
 			exit(0);
+		case OPT_WS_MAX_MESSAGE:
+			o.ws_max_message = (size_t)parse_size(
+			    "--ws-max-message", optarg);
+			break;
+		case OPT_WS_MAX_QUEUE:
+			o.ws_max_queue = (size_t)parse_size("--ws-max-queue",
+			    optarg);
+			break;
+		case OPT_WS_NO_DEFLATE:
+			o.ws_no_deflate = true;
+			break;
+		case OPT_WS_ORIGIN:
+			if (*optarg == '\0')
+				usage_error("bad --ws-origin ''");
+			o.origins = realloc(o.origins,
+			    (o.norigins + 2) * sizeof(*o.origins));
+			if (o.origins == NULL)
+				err(1, NULL);
+			o.origins[o.norigins++] = optarg;
+			o.origins[o.norigins] = NULL;
+			break;
 		default:
 			usage_to(stderr, false);
 			exit(EXIT_USAGE);
@@ -346,15 +385,6 @@ demo_page_cb(struct whirl_handler *h, void *arg)
 	(void)arg;
 	whirl_handler_write(h, demo_page, sizeof(demo_page) - 1);
 	whirl_handler_finish(h);
-}
-
-/* Until WebSocket routes exist: 426, naming the protocol (RFC 9110). */
-static void
-websocket_cb(struct whirl_handler *h, void *arg)
-{
-	(void)arg;
-	whirl_handler_set_header(h, "Upgrade", "websocket");
-	whirl_handler_send_error(h, 426);
 }
 
 /* -H 'Name: value'; Server goes to the httpserver, which sends it. */
@@ -384,7 +414,12 @@ add_header(const char *spec)
 static void
 build_app(int nroutes, char **routes)
 {
-	struct whirl_route_opts ro = { o.content_type, o.dotfiles, o.listing };
+	struct whirl_route_opts ro = {
+		.content_type = o.content_type, .dotfiles = o.dotfiles,
+		.listing = o.listing, .ws_no_deflate = o.ws_no_deflate,
+		.ws_origins = o.origins, .ws_max_message = o.ws_max_message,
+		.ws_max_queue = o.ws_max_queue
+	};
 	int i;
 
 	app = whirl_app_new();
@@ -394,7 +429,7 @@ build_app(int nroutes, char **routes)
 	if (nroutes == 0) {
 		whirl_app_add_route(app, "GET /=text:Hello, world", &ro);
 		whirl_app_add(app, "GET", "/demo", demo_page_cb, NULL);
-		whirl_app_add(app, NULL, "/websocket", websocket_cb, NULL);
+		whirl_app_add_route(app, "/websocket=ws-echo:You said: ", &ro);
 	}
 	for (i = 0; (size_t)i < o.nheaders; i++)
 		add_header(o.headers[i]);
@@ -443,15 +478,16 @@ on_drain_tick(struct whirl_timer *t, void *arg)
 {
 	(void)t;
 	(void)arg;
-	if (whirl_httpserver_connections(srv) == 0 ||
+	if ((whirl_httpserver_connections(srv) == 0 &&
+	    whirl_app_websockets(app) == 0) ||
 	    whirl_loop_now_ms(loop) - drain_start >= DRAIN_MAX_MS) {
 		whirl_timer_stop(drain);
 		whirl_loop_stop(loop);
 	}
 }
 
-/* The first signal stops accepting and lets requests in flight finish;
- * a second one stops at once. */
+/* The first signal stops accepting, lets requests in flight finish and
+ * closes WebSockets (1001: going away); a second one stops at once. */
 static void
 on_signal(struct whirl_signal *s, int signo, void *arg)
 {
@@ -465,6 +501,8 @@ on_signal(struct whirl_signal *s, int signo, void *arg)
 	}
 	stopping = true;
 	whirl_httpserver_stop_accepting(srv);
+	whirl_app_close_websockets(app, WHIRL_WS_GOING_AWAY,
+	    "server shutting down");
 	drain_start = whirl_loop_now_ms(loop);
 	drain = whirl_timer_new(loop, on_drain_tick, NULL);
 	whirl_timer_start(drain, DRAIN_POLL_MS, true);
@@ -497,7 +535,8 @@ open_std_fds(void)
 
 /* Everything goes, in order, so that valgrind finds nothing: handlers
  * still streaming see their connection closed and finish on the loop's
- * last turns. */
+ * last turns, WebSockets still open are dropped and ws-exec programs
+ * reaped there too. */
 static void
 cleanup(void)
 {
@@ -505,10 +544,12 @@ cleanup(void)
 	whirl_signal_free(sigs[1]);
 	whirl_timer_free(drain);
 	whirl_httpserver_free(srv);
+	whirl_app_drop_websockets(app);
 	whirl_loop_run(loop);
 	whirl_app_free(app);
 	whirl_loop_free(loop);
 	free(o.headers);
+	free(o.origins);
 }
 
 int

@@ -235,8 +235,11 @@ cb_headers_complete(llhttp_t *p)
 	int status;
 
 	fill_msg(h);
-	if (h->no_body_expected) {
-		/* A HEAD response: its Content-Length describes nothing. */
+	if (h->no_body_expected || (h->role == WHIRL_HTTP1_CLIENT &&
+	    (p->status_code < 200 || p->status_code == 204 ||
+	    p->status_code == 304))) {
+		/* A HEAD response, 1xx, 204, 304 (RFC 9112 6.3): their
+		 * Content-Length describes nothing. */
 		h->no_body_expected = false;
 		p->flags |= F_SKIPBODY;
 	}

@@ -10,12 +10,18 @@
  *   - a handler lives from dispatch to finish; finished handlers wait on
  *     a short free list, their header list and buffer kept for reuse;
  *   - the access line is written before the response is finished: the
- *     request (method, target, address) is released by the finish.
+ *     request (method, target, address) is released by the finish;
+ *   - a WebSocket of a ws-* route is a wsconn in its route's list from
+ *     the upgrade until its close callback (ws-exec: until its program
+ *     was reaped too); app->nws counts them for a server going away.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pcre2.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +37,12 @@
 #include "httputil.h"
 #include "internal.h"
 #include "ioloop.h"
+#include "iostream.h"
 #include "log.h"
+#include "process.h"
 #include "static.h"
 #include "web.h"
+#include "websocket.h"
 
 /* Tornado 6.1's web.py logs from this line; its users grep for it. */
 #define TORNADO_LOG_FILE  "web.c"
@@ -44,12 +53,20 @@
 #define DRAIN_POLL_MS     1
 #define DEFAULT_TYPE      "text/html; charset=UTF-8"
 #define TEXT_TYPE         "text/plain; charset=utf-8"
+#define KINDS             "text, file, dir, status, redirect, ws-echo, " \
+			  "ws-exec, ws-broadcast"
+#define WS_MAX_MESSAGE    (16u * 1024 * 1024)   /* websocket.h's default */
+#define WS_MAX_QUEUE      (1024u * 1024)
+#define WS_KILL_MS        2000  /* a ws-exec program's grace after TERM */
 
 enum rkind {
 	R_HANDLER,                      /* whirl_app_add's callback */
 	R_TEXT,                         /* a fixed body (text:, status:) */
-	R_REDIRECT
+	R_REDIRECT,
+	R_WS                            /* ws-echo, ws-exec, ws-broadcast */
 };
+
+struct wsconn;
 
 struct route {
 	char *pattern;
@@ -71,6 +88,13 @@ struct route {
 	char *location;
 	/* dir: and file: */
 	struct whirl_static *st;
+	/* R_WS: the prefix or command is body/blen */
+	struct whirl_app *app;
+	enum whirl_route_kind ws_kind;
+	struct whirl_ws_accept_opts wsa;
+	char **origins;                 /* wsa.origins */
+	size_t ws_max;                  /* ws-exec's longest line */
+	struct wsconn *conns;
 };
 
 struct whirl_app {
@@ -84,6 +108,7 @@ struct whirl_app {
 	enum whirl_access_format fmt;
 	struct whirl_handler *free_list;
 	size_t nfree;
+	size_t nws;                     /* open wsconns, all routes */
 };
 
 struct cap {
@@ -116,7 +141,8 @@ struct whirl_handler {
 };
 
 static const char *const kind_names[] = {
-	"text", "file", "dir", "status", "redirect"
+	"text", "file", "dir", "status", "redirect", "ws-echo", "ws-exec",
+	"ws-broadcast"
 };
 
 /* Fields the server frames or adds itself. */
@@ -368,11 +394,14 @@ log_access(const struct whirl_app *app, struct whirl_request *req,
  * Routes.
  */
 
+static void ws_route_close(struct route *r);
+
 static void
 route_free(struct route *r)
 {
 	size_t i;
 
+	ws_route_close(r);
 	free(r->pattern);
 	for (i = 0; i < r->nmethods; i++)
 		free(r->methods[i]);
@@ -385,6 +414,10 @@ route_free(struct route *r)
 	whirl_headers_free(r->gzhead);
 	free(r->location);
 	whirl_static_free(r->st);
+	if (r->origins != NULL)
+		for (i = 0; r->origins[i] != NULL; i++)
+			free(r->origins[i]);
+	free(r->origins);
 	free(r);
 }
 
@@ -1043,6 +1076,9 @@ handler_release(struct whirl_handler *h)
 	app->nfree++;
 }
 
+static void ws_open(struct whirl_app *app, struct whirl_request *req,
+    struct route *r, const struct timespec *t0);
+
 /*
  * Dispatch.
  */
@@ -1090,6 +1126,9 @@ whirl_app_handle(struct whirl_request *req, void *arg)
 		break;
 	case R_HANDLER:
 		r->cb(handler_get(app, req, r, &t0), r->arg);
+		break;
+	case R_WS:
+		ws_open(app, req, r, &t0);
 		break;
 	}
 }
@@ -1641,6 +1680,14 @@ parse_code(const char *s, int *code)
 	return 0;
 }
 
+static bool
+utf8_valid(const char *s, size_t len)
+{
+	struct whirl_utf8 u = { 0, 0, 0 };
+
+	return whirl_utf8_feed(&u, s, len) && whirl_utf8_complete(&u);
+}
+
 static int
 route_err(struct whirl_route_spec *spec, const char *route, const char *msg)
 {
@@ -1696,6 +1743,22 @@ parse_arg(struct whirl_route_spec *spec, const char *route, const char *arg)
 			return route_err(spec, route,
 			    "redirect: URL holds a line break");
 		break;
+	case WHIRL_ROUTE_WS_ECHO:
+		spec->arg = unescape_text(arg != NULL ? arg : "",
+		    &spec->arg_len);
+		if (!utf8_valid(spec->arg, spec->arg_len))
+			return route_err(spec, route,
+			    "ws-echo: PREFIX is not UTF-8");
+		return 0;
+	case WHIRL_ROUTE_WS_EXEC:
+		if (arg == NULL || *arg == '\0')
+			return route_err(spec, route, "ws-exec: needs a COMMAND");
+		break;
+	case WHIRL_ROUTE_WS_BROADCAST:
+		if (arg != NULL)
+			return route_err(spec, route,
+			    "ws-broadcast: takes no argument");
+		return 0;
 	}
 	spec->arg = whirl__xstrdup(arg);
 	spec->arg_len = strlen(arg);
@@ -1708,7 +1771,7 @@ whirl_route_parse(const char *route, struct whirl_route_spec *spec)
 	const char *eq, *unknown = NULL, *k, *pat = route, *sp;
 	size_t klen;
 	int kind = -1;
-	char msg[160];
+	char msg[200];
 
 	memset(spec, 0, sizeof(*spec));
 	for (eq = strchr(route, '='); eq != NULL; eq = strchr(eq + 1, '=')) {
@@ -1724,13 +1787,12 @@ whirl_route_parse(const char *route, struct whirl_route_spec *spec)
 	if (eq == NULL && unknown != NULL) {
 		k = unknown + 1;
 		klen = strspn(k, "abcdefghijklmnopqrstuvwxyz-");
-		snprintf(msg, sizeof(msg), "unknown kind '%.*s' (kinds: text, "
-		    "file, dir, status, redirect)", (int)klen, k);
+		snprintf(msg, sizeof(msg), "unknown kind '%.*s' (kinds: "
+		    KINDS ")", (int)klen, k);
 		return route_err(spec, route, msg);
 	}
 	if (eq == NULL)
-		return route_err(spec, route, "no =KIND (text, file, dir, "
-		    "status, redirect)");
+		return route_err(spec, route, "no =KIND (" KINDS ")");
 	spec->kind = (enum whirl_route_kind)kind;
 	sp = memchr(route, ' ', (size_t)(eq - route));
 	if (sp != NULL) {
@@ -1918,6 +1980,512 @@ dir_route(struct whirl_route_spec *spec)
 	return r;
 }
 
+/*
+ * WebSocket routes.
+ */
+
+/* Kept small: an idle WebSocket of ws-echo or ws-broadcast costs this
+ * besides its whirl_ws. */
+struct wsconn {
+	struct route *route;
+	struct whirl_ws *ws;            /* NULL once closed */
+	struct wsconn *prev, *next;     /* the route's connections */
+	bool closing;                   /* our close frame is out */
+};
+
+/* A ws-exec connection: a wsconn first, and its program. */
+struct wsexec {
+	struct wsconn c;
+	struct whirl_loop *loop;
+	struct whirl_process *p;
+	struct whirl_timer *kill;       /* SIGKILL after WS_KILL_MS */
+	bool exited, eof, paused, reading;
+};
+
+static struct wsexec *
+exec_of(struct wsconn *c)
+{
+	return c->route->ws_kind == WHIRL_ROUTE_WS_EXEC ?
+	    (struct wsexec *)c : NULL;
+}
+
+static struct wsconn *
+conn_new(struct route *r)
+{
+	struct wsconn *c = whirl__xcalloc(1,
+	    r->ws_kind == WHIRL_ROUTE_WS_EXEC ? sizeof(struct wsexec) :
+	    sizeof(*c));
+
+	c->route = r;
+	c->next = r->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	r->conns = c;
+	r->app->nws++;
+	return c;
+}
+
+static void
+conn_free(struct wsconn *c)
+{
+	struct route *r = c->route;
+	struct wsexec *x;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	r->app->nws--;
+	if ((x = exec_of(c)) != NULL) {
+		whirl_timer_free(x->kill);
+		whirl_process_free(x->p);
+	}
+	whirl_ws_free(c->ws);
+	free(c);
+}
+
+static void
+conn_close(struct wsconn *c, int code, const char *reason)
+{
+	if (c->ws == NULL || c->closing)
+		return;
+	whirl_log_debug("websocket on '%s': closing with %d %s",
+	    c->route->pattern, code, reason);
+	c->closing = true;
+	whirl_ws_close(c->ws, code, reason);
+}
+
+/* ws-exec: the program's side. */
+
+static void exec_line(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg);
+
+static void
+exec_read(struct wsconn *c)
+{
+	struct wsexec *x = exec_of(c);
+
+	if (x->reading || x->paused || x->eof)
+		return;
+	x->reading = true;
+	whirl_stream_read_until(whirl_process_stream(x->p), "\n", 1,
+	    c->route->ws_max, exec_line, c);
+}
+
+/* Both ends seen (exit and EOF): the socket closes with 1000; without a
+ * client any more, the connection is over. */
+static void
+exec_maybe_done(struct wsconn *c)
+{
+	struct wsexec *x = exec_of(c);
+
+	if (!x->exited)
+		return;
+	if (c->ws == NULL)
+		conn_free(c);
+	else if (x->eof)
+		conn_close(c, WHIRL_WS_NORMAL, "");
+}
+
+/* A line of output, without its "\n" or "\r\n": text when it is UTF-8,
+ * since a text message must be. */
+static void
+exec_send(struct wsconn *c, const char *data, size_t len)
+{
+	if (c->ws == NULL || c->closing)
+		return;
+	if (len > 0 && data[len - 1] == '\n')
+		len--;
+	if (len > 0 && data[len - 1] == '\r')
+		len--;
+	whirl_ws_send(c->ws, !utf8_valid(data, len), data, len);
+}
+
+static void
+exec_line(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	struct wsconn *c = arg;
+
+	(void)s;
+	exec_of(c)->reading = false;
+	if (err == NULL) {
+		exec_send(c, data, len);
+		exec_read(c);
+		return;
+	}
+	if (err == whirl_err_too_long) {
+		whirl_log_warning("ws-exec: a line of more than %zu bytes",
+		    c->route->ws_max);
+		conn_close(c, 1011, "line too long");
+	} else if (len > 0) {
+		exec_send(c, data, len);    /* the last line, unterminated */
+	}
+	exec_of(c)->eof = true;
+	exec_maybe_done(c);
+}
+
+static void
+exec_exit(struct whirl_process *p, int status, void *arg)
+{
+	struct wsconn *c = arg;
+
+	(void)p;
+	whirl_log_debug("ws-exec: pid %d exited, status %d",
+	    (int)whirl_process_pid(p), status);
+	exec_of(c)->exited = true;
+	exec_maybe_done(c);
+}
+
+static void
+exec_kill_now(struct whirl_timer *t, void *arg)
+{
+	struct wsconn *c = arg;
+
+	(void)t;
+	whirl_process_kill(exec_of(c)->p, SIGKILL);
+}
+
+/* The client left: the program's stdin closes, its group gets SIGTERM,
+ * then SIGKILL if it is still there after WS_KILL_MS. */
+static void
+exec_stop(struct wsconn *c)
+{
+	struct wsexec *x = exec_of(c);
+	struct whirl_stream *ps = whirl_process_stream(x->p);
+
+	if (x->reading)
+		whirl_stream_cancel_read(ps);
+	x->reading = false;
+	x->eof = true;
+	whirl_stream_shutdown(ps);
+	whirl_process_kill(x->p, SIGTERM);
+	if (x->kill == NULL)
+		x->kill = whirl_timer_new(x->loop, exec_kill_now, c);
+	whirl_timer_start(x->kill, WS_KILL_MS, false);
+}
+
+static void
+exec_start(struct wsconn *c, struct whirl_loop *loop,
+    const char *const *args, const char *const *env)
+{
+	struct whirl_process_options po = {
+		.args = args, .env = env,
+		.stderr_mode = WHIRL_PROCESS_STDERR_INHERIT,
+		.stream_flags = WHIRL_STREAM_HALF_CLOSE
+	};
+	struct wsexec *x = exec_of(c);
+
+	x->loop = loop;
+	x->p = whirl_process_new(loop, c->route->body, &po, exec_exit, c);
+	if (x->p == NULL) {
+		whirl_log_error("ws-exec: %s", whirl_error());
+		x->exited = x->eof = true;
+		conn_close(c, 1011, "cannot run the program");
+		return;
+	}
+	exec_read(c);
+}
+
+/* The captures, decoded, as $1...; a group that took no part is "". */
+static char **
+exec_args(struct whirl_app *app, const char *path, const struct route *r)
+{
+	char **v = whirl__xcalloc((size_t)r->ngroups + 1, sizeof(*v));
+	const char *g;
+	uint32_t i;
+	size_t len;
+
+	for (i = 1; r->code != NULL && i <= r->ngroups; i++) {
+		g = raw_group(app, path, i, &len);
+		v[i - 1] = whirl__xmalloc(g != NULL ? len + 1 : 1);
+		if (g != NULL)
+			unquote(g, len, v[i - 1]);
+		else
+			v[i - 1][0] = '\0';
+	}
+	return v;
+}
+
+/* websocketd's CGI-style variables, the few a line program uses. */
+static char **
+exec_env(struct whirl_request *req)
+{
+	char **v = whirl__xcalloc(5, sizeof(*v));
+
+	if (asprintf(&v[0], "REMOTE_ADDR=%s",
+	    whirl_request_remote_ip(req)) == -1 ||
+	    asprintf(&v[1], "REMOTE_PORT=%d",
+	    whirl_request_remote_port(req)) == -1 ||
+	    asprintf(&v[2], "QUERY_STRING=%s", whirl_request_query(req)) == -1 ||
+	    asprintf(&v[3], "REQUEST_URI=%s", whirl_request_target(req)) == -1)
+		abort();
+	return v;
+}
+
+static void
+strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The WebSocket's side, for every kind. */
+
+static void
+ws_message(struct whirl_ws *ws, bool binary, const char *data, size_t len,
+    void *arg)
+{
+	struct wsconn *c = arg, *o, *next;
+	struct route *r = c->route;
+	struct whirl_stream *ps;
+	struct wsexec *x;
+	char small[4096], *buf;
+
+	switch (r->ws_kind) {
+	case WHIRL_ROUTE_WS_ECHO:
+		if (r->blen == 0) {
+			whirl_ws_send(ws, binary, data, len);
+		} else {
+			buf = r->blen + len <= sizeof(small) ? small :
+			    whirl__xmalloc(r->blen + len);
+			memcpy(buf, r->body, r->blen);
+			memcpy(buf + r->blen, data, len);
+			whirl_ws_send(ws, binary, buf, r->blen + len);
+			if (buf != small)
+				free(buf);
+		}
+		/* websocket.h cannot stop reading a client that sends
+		 * without reading: its echoes are bounded here. */
+		if (whirl_ws_pending(ws) > r->ws_max + WS_MAX_QUEUE)
+			conn_close(c, WHIRL_WS_POLICY, "not reading");
+		break;
+	case WHIRL_ROUTE_WS_BROADCAST:
+		/* A send may close a slow client (ws_water), never free. */
+		for (o = r->conns; o != NULL; o = next) {
+			next = o->next;
+			if (o->ws != NULL && !o->closing)
+				whirl_ws_send(o->ws, binary, data, len);
+		}
+		break;
+	default:
+		if (binary) {
+			conn_close(c, 1003, "text messages only");
+			break;
+		}
+		x = exec_of(c);
+		if (x->p == NULL || x->exited)
+			break;
+		ps = whirl_process_stream(x->p);
+		whirl_stream_write(ps, data, len, NULL, NULL);
+		whirl_stream_write(ps, "\n", 1, NULL, NULL);
+		/* Nor can it wait for a program slow to read its input. */
+		if (whirl_stream_write_pending(ps) > r->ws_max + WS_MAX_QUEUE)
+			conn_close(c, WHIRL_WS_POLICY, "program not reading");
+		break;
+	}
+}
+
+static void
+ws_closed(struct whirl_ws *ws, int code, const char *reason, void *arg)
+{
+	struct wsconn *c = arg;
+	struct wsexec *x;
+
+	whirl_log_debug("websocket on '%s' closed: %d %s", c->route->pattern,
+	    code, reason);
+	whirl_ws_free(ws);
+	c->ws = NULL;
+	if ((x = exec_of(c)) != NULL && !x->exited) {
+		exec_stop(c);
+		return;
+	}
+	conn_free(c);
+}
+
+/* Queued output crossed the route's limit: a broadcast client that far
+ * behind is dropped (1008), never waited for; ws-exec stops reading its
+ * program until the client catches up. */
+static void
+ws_water(struct whirl_ws *ws, bool above, void *arg)
+{
+	struct wsconn *c = arg;
+	struct wsexec *x;
+
+	(void)ws;
+	if (c->route->ws_kind == WHIRL_ROUTE_WS_BROADCAST) {
+		if (above) {
+			whirl_log_debug("websocket on '%s': %zu bytes behind, "
+			    "closing", c->route->pattern, whirl_ws_pending(ws));
+			conn_close(c, WHIRL_WS_POLICY, "too slow");
+		}
+		return;
+	}
+	if ((x = exec_of(c)) != NULL) {
+		x->paused = above;
+		if (!above && x->p != NULL)
+			exec_read(c);
+	}
+}
+
+static const struct whirl_ws_handler ws_handler = {
+	.message = ws_message, .close = ws_closed, .water = ws_water
+};
+
+/* The status whirl_ws_accept is about to answer, in its order, for the
+ * access line (the request is gone once it answered). */
+static int
+ws_status(const struct whirl_request *req, const struct route *r)
+{
+	const struct whirl_headers *h = whirl_request_headers(req);
+	const char *v = whirl_headers_get(h, "Sec-WebSocket-Version");
+	const char *key = whirl_headers_get(h, "Sec-WebSocket-Key");
+	const char *origin = whirl_headers_get(h, "Origin");
+	const char *host = whirl_headers_get(h, "Host"), *oh;
+	size_t i;
+
+	if (strcmp(whirl_request_method(req), "GET") != 0 ||
+	    !whirl_headers_has_token(h, "Upgrade", "websocket") ||
+	    !whirl_headers_has_token(h, "Connection", "upgrade"))
+		return 400;
+	if (v == NULL || strcmp(v, "13") != 0)
+		return 426;
+	if (key == NULL || !whirl_ws_key_valid(key))
+		return 400;
+	if (origin == NULL || r->wsa.any_origin)
+		return 101;
+	for (i = 0; r->origins != NULL && r->origins[i] != NULL; i++)
+		if (strcasecmp(r->origins[i], origin) == 0)
+			return 101;
+	oh = strstr(origin, "://");
+	oh = oh != NULL ? oh + 3 : origin;
+	return host != NULL && strcasecmp(oh, host) == 0 ? 101 : 403;
+}
+
+static void
+ws_open(struct whirl_app *app, struct whirl_request *req, struct route *r,
+    const struct timespec *t0)
+{
+	struct whirl_loop *loop = whirl_request_loop(req);
+	char **args = NULL, **env = NULL;
+	struct wsconn *c;
+	struct whirl_ws *ws;
+	int one = 1;
+
+	log_access(app, req, ws_status(req, r), 0, t0);
+	if (r->ws_kind == WHIRL_ROUTE_WS_EXEC) {
+		args = exec_args(app, whirl_request_path(req), r);
+		env = exec_env(req);
+	}
+	c = conn_new(r);
+	ws = whirl_ws_accept(req, &r->wsa, &ws_handler, c);
+	if (ws == NULL) {
+		conn_free(c);
+	} else {
+		c->ws = ws;
+		/* Messages are small and each is written whole: as Tornado's
+		 * WebSocketHandler, no Nagle delay. */
+		setsockopt(whirl_stream_fd(whirl_ws_stream(ws)), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one));
+		if (args != NULL)
+			exec_start(c, loop, (const char *const *)args,
+			    (const char *const *)env);
+	}
+	strv_free(args);
+	strv_free(env);
+}
+
+static int
+add_ws(struct whirl_app *app, struct whirl_route_spec *spec,
+    const struct whirl_route_opts *opts, struct route *r)
+{
+	const char *const *o = opts != NULL ? opts->ws_origins : NULL;
+	size_t i, n = 0;
+
+	r->kind = R_WS;
+	r->app = app;
+	r->ws_kind = spec->kind;
+	r->body = spec->arg;
+	r->blen = spec->arg_len;
+	spec->arg = NULL;
+	while (o != NULL && o[n] != NULL)
+		n++;
+	r->origins = whirl__xcalloc(n + 1, sizeof(*r->origins));
+	for (i = 0; i < n; i++) {
+		r->origins[i] = whirl__xstrdup(o[i]);
+		if (strcmp(o[i], "*") == 0)
+			r->wsa.any_origin = true;
+	}
+	r->wsa.origins = (const char *const *)r->origins;
+	r->wsa.deflate = opts == NULL || !opts->ws_no_deflate;
+	r->ws_max = opts != NULL && opts->ws_max_message > 0 ?
+	    opts->ws_max_message : WS_MAX_MESSAGE;
+	r->wsa.ws.max_message = r->ws_max;
+	if (r->ws_kind == WHIRL_ROUTE_WS_BROADCAST)
+		r->wsa.ws.high_water = opts != NULL && opts->ws_max_queue > 0 ?
+		    opts->ws_max_queue : WS_MAX_QUEUE;
+	return app_push(app, r);
+}
+
+/* Each WebSocket of the route dropped, programs told to go (the app is
+ * going away: nothing is left to finish them). */
+static void
+ws_route_close(struct route *r)
+{
+	struct wsconn *c;
+	struct wsexec *x;
+
+	while ((c = r->conns) != NULL) {
+		if ((x = exec_of(c)) != NULL && x->p != NULL && !x->exited)
+			whirl_process_kill(x->p, SIGTERM);
+		conn_free(c);
+	}
+}
+
+size_t
+whirl_app_websockets(const struct whirl_app *app)
+{
+	return app->nws;
+}
+
+void
+whirl_app_close_websockets(struct whirl_app *app, int code,
+    const char *reason)
+{
+	struct wsconn *c, *next;
+	size_t i;
+
+	for (i = 0; i < app->n; i++)
+		for (c = app->routes[i]->conns; c != NULL; c = next) {
+			next = c->next;
+			conn_close(c, code, reason);
+		}
+}
+
+void
+whirl_app_drop_websockets(struct whirl_app *app)
+{
+	struct wsconn *c, *next;
+	struct wsexec *x;
+	size_t i;
+
+	for (i = 0; i < app->n; i++)
+		for (c = app->routes[i]->conns; c != NULL; c = next) {
+			next = c->next;
+			whirl_ws_free(c->ws);
+			c->ws = NULL;
+			if ((x = exec_of(c)) != NULL && !x->exited)
+				exec_stop(c);
+			else
+				conn_free(c);
+		}
+}
+
 int
 whirl_app_add_route(struct whirl_app *app, const char *route,
     const struct whirl_route_opts *opts)
@@ -1929,6 +2497,9 @@ whirl_app_add_route(struct whirl_app *app, const char *route,
 
 	if (whirl_route_parse(route, &spec) == -1)
 		return -1;
+	/* A WebSocket handshake is a GET (Tornado's handler has only get). */
+	if (spec.kind >= WHIRL_ROUTE_WS_ECHO && spec.methods == NULL)
+		spec.methods = whirl__xstrdup("GET");
 	if (spec.kind == WHIRL_ROUTE_DIR)
 		r = dir_route(&spec);
 	else
@@ -1946,6 +2517,11 @@ whirl_app_add_route(struct whirl_app *app, const char *route,
 	case WHIRL_ROUTE_FILE:
 	case WHIRL_ROUTE_DIR:
 		ret = add_static(app, &spec, opts, r);
+		break;
+	case WHIRL_ROUTE_WS_ECHO:
+	case WHIRL_ROUTE_WS_EXEC:
+	case WHIRL_ROUTE_WS_BROADCAST:
+		ret = add_ws(app, &spec, opts, r);
 		break;
 	}
 	if (ret == -1)

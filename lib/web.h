@@ -29,11 +29,20 @@
  *
  * The route strings of whirl-serve, "[METHODS ]PATTERN=KIND[:ARG]", are
  * parsed here too (whirl_route_parse) and installed with their built-in
- * handlers (whirl_app_add_route): text, file, dir, status and redirect.
- * Static files themselves are static.h's.
+ * handlers (whirl_app_add_route): text, file, dir, status and redirect,
+ * and the WebSocket kinds ws-echo, ws-exec and ws-broadcast.  Static files
+ * themselves are static.h's; WebSocket framing is websocket.h's.
+ *
+ * WebSockets: a ws-* route answers the upgrade (websocket.h's
+ * whirl_ws_accept: 101, or Tornado's 400, 426 or 403) and then owns the
+ * connection, which httpserver no longer counts.  The app keeps every
+ * WebSocket of its routes, so a server going away can close them all with
+ * 1001 (whirl_app_close_websockets) and wait until none is left.
  *
  * Ownership: the caller owns the app and frees it after the httpserver
- * that feeds it (no handler may be unfinished then).  The app copies
+ * that feeds it (no handler may be unfinished then), and after its
+ * WebSockets were closed or dropped and the loop ran them out (a
+ * WebSocket's last frame and a ws-exec program's exit need the loop).  The app copies
  * patterns, methods and header values.  A handler belongs to the app from
  * the route callback until whirl_handler_finish (or send_error, redirect),
  * which releases it: the pointer is invalid afterwards.  Strings a handler
@@ -84,6 +93,14 @@ struct whirl_route_opts {
 				      "text/plain; charset=utf-8" */
 	bool dotfiles;             /* dir: serve names starting with '.' */
 	bool listing;              /* dir: list a directory without index */
+	/* ws-echo, ws-exec and ws-broadcast: */
+	bool ws_no_deflate;        /* decline permessage-deflate */
+	const char *const *ws_origins;  /* Origins allowed besides the
+					   request's own Host ("*": any);
+					   NULL-ended, copied */
+	size_t ws_max_message;     /* larger messages: 1009 (0: 16 MiB) */
+	size_t ws_max_queue;       /* ws-broadcast: a client with more
+				      unsent is closed with 1008 (0: 1 MiB) */
 };
 
 /* Parse a whirl-serve route string and add it with its built-in handler
@@ -108,6 +125,17 @@ int whirl_app_set_cors(struct whirl_app *app, const char *origin);
 void whirl_app_set_gzip(struct whirl_app *app, bool on);
 void whirl_app_set_log_format(struct whirl_app *app,
     enum whirl_access_format format);
+
+/* WebSockets open on the app's ws-* routes (a ws-exec connection counts
+ * until its program has exited too). */
+size_t whirl_app_websockets(const struct whirl_app *app);
+/* Start the close handshake on each (code 1001 when the server is going
+ * away); each is freed when its handshake ends or times out. */
+void whirl_app_close_websockets(struct whirl_app *app, int code,
+    const char *reason);
+/* Drop them all at once, without a handshake; ws-exec programs get
+ * SIGTERM (SIGKILL two seconds later) and count until they exit. */
+void whirl_app_drop_websockets(struct whirl_app *app);
 
 /* The httpserver's request callback; arg is the app. */
 void whirl_app_handle(struct whirl_request *req, void *arg);
@@ -235,6 +263,24 @@ bool whirl_handler_connection_closed(const struct whirl_handler *h);
  *                          error page
  *   redirect:[CODE:]URL    301 (or CODE) to URL with {0} (the path) and
  *                          {1}.. or {name} (captures) substituted
+ *   ws-echo[:PREFIX]       a WebSocket that sends each message back, after
+ *                          PREFIX (escaped as text; valid UTF-8); a client
+ *                          with more than ws_max_message + 1 MiB of
+ *                          echoes unread is closed with 1008
+ *   ws-exec:COMMAND        a WebSocket to a program (websocketd's model):
+ *                          `sh -c COMMAND` per connection with the
+ *                          captures as $1.., each text message a line on
+ *                          its stdin, each line of its stdout a message
+ *                          (text, or binary when not UTF-8); its exit
+ *                          closes with 1000, the client leaving sends its
+ *                          process group SIGTERM; binary messages: 1003;
+ *                          input unread past ws_max_message + 1 MiB: 1008
+ *   ws-broadcast           a WebSocket chat room: each message goes to
+ *                          every client of the route, the sender too; a
+ *                          client that falls ws_max_queue behind is
+ *                          closed with 1008
+ *
+ * A ws-* route without METHODS answers GET only.
  */
 
 enum whirl_route_kind {
@@ -242,14 +288,18 @@ enum whirl_route_kind {
 	WHIRL_ROUTE_FILE,
 	WHIRL_ROUTE_DIR,
 	WHIRL_ROUTE_STATUS,
-	WHIRL_ROUTE_REDIRECT
+	WHIRL_ROUTE_REDIRECT,
+	WHIRL_ROUTE_WS_ECHO,
+	WHIRL_ROUTE_WS_EXEC,
+	WHIRL_ROUTE_WS_BROADCAST
 };
 
 struct whirl_route_spec {
 	char *methods;            /* "GET,POST", or NULL for any */
 	char *pattern;            /* as written */
 	enum whirl_route_kind kind;
-	char *arg;                /* body (escapes done), path or URL */
+	char *arg;                /* body or prefix (escapes done), path,
+				     URL or command */
 	size_t arg_len;
 	int status;               /* status: and redirect: */
 	bool has_body;            /* status: with a BODY */

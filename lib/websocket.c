@@ -12,6 +12,8 @@
  *     a callback is destroyed by the outermost leave().
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +42,7 @@
 #define DEFAULT_MAX_MESSAGE (16u * 1024 * 1024)
 #define DEFAULT_HIGH_WATER  (1024u * 1024)
 #define DEFAULT_CLOSE_MS    5000
+#define COPY_MAX            (64u * 1024)   /* copied to go out with its header */
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 static const unsigned char deflate_tail[4] = { 0x00, 0x00, 0xff, 0xff };
@@ -59,9 +62,11 @@ struct whirl_ws {
 	z_stream *inflater, *deflater;
 	bool sending_fragmented;
 
-	struct whirl_timer *timer;      /* close deadline, or pings */
+	struct whirl_timer *timer;      /* close deadline, or pings; made
+					   when first needed (idle: none) */
 	bool ping_outstanding;
 	bool close_sent, close_received, notified, reading_done;
+	bool paused;                    /* whirl_ws_pause */
 	int depth;
 	bool freed;
 };
@@ -425,52 +430,57 @@ notify_close(struct whirl_ws *ws, int code, const char *reason)
  * Sending
  */
 
-/* Mask and queue (client) or just queue (server) one frame. */
+/* Queue one frame, masked by a client, as one write: with the stream's
+ * send-at-once path a header written alone would leave as a segment of
+ * its own.  Only a server's payload above COPY_MAX goes in a second write
+ * rather than being copied. */
 static int
 send_frame(struct whirl_ws *ws, int op, bool fin, bool rsv1, const void *data,
     size_t len)
 {
-	unsigned char hdr[14];
+	unsigned char small[14 + 4096], *buf = small, *key;
+	const unsigned char *src = data;
 	size_t hl = 2, i;
+	int r;
 
 	if (whirl_stream_closed(ws->s)) {
 		whirl__seterr(EPIPE, "websocket closed");
 		return -1;
 	}
-	hdr[0] = (unsigned char)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
+	if (14 + len > sizeof(small) && (ws->client || len <= COPY_MAX))
+		buf = whirl__xmalloc(14 + len);
+	buf[0] = (unsigned char)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
 	if (len < 126) {
-		hdr[1] = (unsigned char)len;
+		buf[1] = (unsigned char)len;
 	} else if (len <= 0xffff) {
-		hdr[1] = 126;
-		hdr[2] = (unsigned char)(len >> 8);
-		hdr[3] = (unsigned char)len;
+		buf[1] = 126;
+		buf[2] = (unsigned char)(len >> 8);
+		buf[3] = (unsigned char)len;
 		hl = 4;
 	} else {
-		hdr[1] = 127;
+		buf[1] = 127;
 		for (i = 0; i < 8; i++)
-			hdr[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+			buf[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 		hl = 10;
 	}
-	if (!ws->client) {
-		whirl_stream_write(ws->s, hdr, hl, NULL, NULL);
-		return whirl_stream_write(ws->s, data, len, NULL, NULL);
-	} else {
-		unsigned char *masked = whirl__xmalloc(len > 0 ? len : 1);
-		const unsigned char *src = data;
-		unsigned char *key = hdr + hl;
-		int r;
-
-		hdr[1] |= 0x80;
+	if (ws->client) {
+		buf[1] |= 0x80;
+		key = buf + hl;
 		if (RAND_bytes(key, 4) != 1)
 			abort();
 		hl += 4;
 		for (i = 0; i < len; i++)
-			masked[i] = src[i] ^ key[i & 3];
-		whirl_stream_write(ws->s, hdr, hl, NULL, NULL);
-		r = whirl_stream_write(ws->s, masked, len, NULL, NULL);
-		free(masked);
-		return r;
+			buf[hl + i] = src[i] ^ key[i & 3];
+	} else if (len > COPY_MAX) {
+		whirl_stream_write(ws->s, buf, hl, NULL, NULL);
+		return whirl_stream_write(ws->s, data, len, NULL, NULL);
+	} else if (len > 0) {
+		memcpy(buf + hl, data, len);
 	}
+	r = whirl_stream_write(ws->s, buf, hl + len, NULL, NULL);
+	if (buf != small)
+		free(buf);
+	return r;
 }
 
 static bool
@@ -614,6 +624,24 @@ send_close(struct whirl_ws *ws, int code, const char *reason)
 	return send_frame(ws, OP_CLOSE, true, false, payload, n);
 }
 
+static void on_timer(struct whirl_timer *t, void *arg);
+
+static void
+timer_start(struct whirl_ws *ws, uint64_t ms)
+{
+	if (ws->timer == NULL)
+		ws->timer = whirl_timer_new(whirl_stream_loop(ws->s), on_timer,
+		    ws);
+	whirl_timer_start(ws->timer, ms, false);
+}
+
+static void
+timer_stop(struct whirl_ws *ws)
+{
+	if (ws->timer != NULL)
+		whirl_timer_stop(ws->timer);
+}
+
 static void
 on_timer(struct whirl_timer *t, void *arg)
 {
@@ -631,10 +659,24 @@ on_timer(struct whirl_timer *t, void *arg)
 	} else if (ws->o.ping_interval_ms > 0) {
 		ws->ping_outstanding = true;
 		send_frame(ws, OP_PING, true, false, NULL, 0);
-		whirl_timer_start(ws->timer, ws->o.ping_timeout_ms > 0 ?
-		    ws->o.ping_timeout_ms : ws->o.ping_interval_ms, false);
+		timer_start(ws, ws->o.ping_timeout_ms > 0 ?
+		    ws->o.ping_timeout_ms : ws->o.ping_interval_ms);
 	}
 	leave(ws);
+}
+
+void
+whirl_ws_pause(struct whirl_ws *ws, bool pause)
+{
+	if (ws->paused == pause)
+		return;
+	ws->paused = pause;
+	if (ws->reading_done || ws->notified)
+		return;
+	if (pause)
+		whirl_stream_cancel_read(ws->s);
+	else
+		whirl_stream_read_stream(ws->s, on_frames, ws);
 }
 
 int
@@ -642,8 +684,9 @@ whirl_ws_close(struct whirl_ws *ws, int code, const char *reason)
 {
 	if (ws->close_sent || ws->notified)
 		return 0;
+	whirl_ws_pause(ws, false);      /* the answer must be read */
 	send_close(ws, code, reason);
-	whirl_timer_start(ws->timer, ws->o.close_timeout_ms, false);
+	timer_start(ws, ws->o.close_timeout_ms);
 	return 0;
 }
 
@@ -684,7 +727,7 @@ finish_tcp(struct whirl_ws *ws)
 	whirl_stream_cancel_read(ws->s);
 	whirl_stream_shutdown(ws->s);
 	whirl_stream_read_until_close(ws->s, discard, NULL);
-	whirl_timer_start(ws->timer, ws->o.close_timeout_ms, false);
+	timer_start(ws, ws->o.close_timeout_ms);
 }
 
 /* Fail the connection: our close frame with the code, the handler told,
@@ -872,7 +915,7 @@ close_frame(struct whirl_ws *ws, const unsigned char *p, size_t len)
 	whirl_stream_cancel_read(ws->s);
 	/* Answer with the same code (RFC 6455 5.5.1). */
 	send_close(ws, code == WHIRL_WS_NO_STATUS ? 0 : code, "");
-	whirl_timer_stop(ws->timer);
+	timer_stop(ws);
 	notify_close(ws, code, reason);
 	if (!ws->freed)
 		finish_tcp(ws);
@@ -890,8 +933,7 @@ control_frame(struct whirl_ws *ws, int op, char *p, size_t len)
 		if (ws->ping_outstanding) {
 			ws->ping_outstanding = false;
 			if (ws->o.ping_interval_ms > 0)
-				whirl_timer_start(ws->timer,
-				    ws->o.ping_interval_ms, false);
+				timer_start(ws, ws->o.ping_interval_ms);
 		}
 		if (ws->h.pong != NULL)
 			ws->h.pong(ws, p, len, ws->arg);
@@ -951,7 +993,7 @@ parse_frames(struct whirl_ws *ws, char *data, size_t len)
 {
 	size_t off = 0;
 
-	while (!ws->freed && !ws->reading_done) {
+	while (!ws->freed && !ws->reading_done && !ws->paused) {
 		unsigned char *p = (unsigned char *)data + off;
 		size_t avail = len - off, hl = 2, i;
 		uint64_t plen;
@@ -1030,7 +1072,7 @@ on_stream_close(struct whirl_stream *s, const char *err, void *arg)
 
 	(void)s;
 	enter(ws);
-	whirl_timer_stop(ws->timer);
+	timer_stop(ws);
 	notify_close(ws, WHIRL_WS_ABNORMAL, err != NULL ? err : "");
 	leave(ws);
 }
@@ -1054,6 +1096,7 @@ whirl_ws_new(struct whirl_stream *s, bool client,
     void *arg)
 {
 	struct whirl_ws *ws = whirl__xcalloc(1, sizeof(*ws));
+	int one = 1;
 
 	ws->s = s;
 	ws->client = client;
@@ -1067,9 +1110,11 @@ whirl_ws_new(struct whirl_stream *s, bool client,
 		ws->o.close_timeout_ms = DEFAULT_CLOSE_MS;
 	ws->h = *h;
 	ws->arg = arg;
-	ws->timer = whirl_timer_new(whirl_stream_loop(s), on_timer, ws);
+	/* Each message is written whole: no Nagle delay (as Tornado). */
+	setsockopt(whirl_stream_fd(s), IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
 	if (ws->o.ping_interval_ms > 0)
-		whirl_timer_start(ws->timer, ws->o.ping_interval_ms, false);
+		timer_start(ws, ws->o.ping_interval_ms);
 	whirl_stream_set_close_cb(s, on_stream_close, ws);
 	whirl_stream_set_water(s, ws->o.high_water, on_water, ws);
 	whirl_stream_read_stream(s, on_frames, ws);

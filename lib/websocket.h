@@ -99,6 +99,11 @@ int whirl_ws_pong(struct whirl_ws *ws, const void *data, size_t len);
  * when the peer answered or close_timeout_ms passed. */
 int whirl_ws_close(struct whirl_ws *ws, int code, const char *reason);
 size_t whirl_ws_pending(const struct whirl_ws *ws);
+/* Stop reading frames, so that TCP holds the peer back, until resumed
+ * (for a consumer that is slow: an echo whose client does not read, a
+ * program that does not take its input).  Nothing arrives meanwhile, not
+ * even control frames; whirl_ws_close resumes, to read the answer. */
+void whirl_ws_pause(struct whirl_ws *ws, bool pause);
 struct whirl_stream *whirl_ws_stream(const struct whirl_ws *ws);
 
 /*

@@ -19,6 +19,7 @@
 #include "httputil.h"
 #include "http1.h"
 #include "httpserver.h"
+#include "httpclient.h"
 #include "static.h"
 #include "web.h"
 #include "websocket.h"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # serve.bats - whirl-serve: the demo, every route kind and option, the
 # route grammar rule by rule, static files (304, 206, 416, gzip, listing,
-# traversal), bad input, slowloris, 1,000 concurrent clients, signals, and
-# Tornado's and Python's HTTP clients as peers.
+# traversal), bad input, slowloris, 1,000 concurrent clients, signals,
+# Tornado's and Python's HTTP clients as peers, and the WebSocket routes
+# (ws-echo, ws-exec, ws-broadcast; handshakes, Origin, 1001 on SIGTERM)
+# with tests/peers/wspeer.py (python3-websockets) as the client.
 #
 # Every server listens on port 0 and prints its port (--print-port).
 # Responses are compared whole, headers included, with the Date line
@@ -162,6 +164,11 @@ serve() {
 	B=http://127.0.0.1:$SRV_PORT
 }
 
+# wspeer ARGS...: the WebSocket client of tests/peers/wspeer.py.
+wspeer() {
+	/usr/bin/python3 "$WHIRL_ROOT/tests/peers/wspeer.py" "$@"
+}
+
 # get ARGS...: curl's whole response, CRs and the Date line dropped.
 get() {
 	curl -sS -i "$@" | tr -d '\r' | grep -v '^Date: '
@@ -206,21 +213,28 @@ Server: whirl/$V
 Content-Length: 12"
 }
 
-@test "demo: /demo opens ws://HOST/websocket, which answers 426 for now" {
+@test "demo: /demo opens ws://HOST/websocket, Tornado's EchoWebSocket" {
 	serve
 	run curl -sS "$B/demo"
 	assert_line --partial '<title>whirl demo</title>'
 	assert_line 'var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") +'
 	assert_line '    location.host + "/websocket");'
 	assert_line '	ws.send("Hello, world");'
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/websocket" 'Hello, world' b:00ff
+	assert_output 'You said: Hello, world
+b:596f7520736169643a2000ff
+closed 1000 '
+	wait_for_line "$BATS_TEST_TMPDIR/srv.err" ' 101 GET /websocket '
+	run grep -E '^\[I .* 101 GET /websocket \(127\.0\.0\.1\) [0-9.]+ms$' "$BATS_TEST_TMPDIR/srv.err"
+	assert_success
+	# Not an upgrade: Tornado's answer.
 	run get "$B/websocket"
-	assert_output "HTTP/1.1 426 Upgrade Required
-Upgrade: websocket
-Content-Type: text/html; charset=UTF-8
+	assert_output "HTTP/1.1 400 Bad Request
+Content-Type: text/plain; charset=utf-8
 Server: whirl/$V
-Content-Length: 83
+Content-Length: 34
 
-<html><title>426: Upgrade Required</title><body>426: Upgrade Required</body></html>"
+Can \"Upgrade\" only to \"WebSocket\"."
 	run get -X POST "$B/"
 	assert_output "HTTP/1.1 405 Method Not Allowed
 Content-Type: text/html; charset=UTF-8
@@ -337,10 +351,19 @@ Content-Length: 87
 @test "route errors: exit 2, the route shown" {
 	run whirl-serve '/x=exec:ls'
 	assert_failure 2
-	assert_output "whirl-serve: route '/x=exec:ls': unknown kind 'exec' (kinds: text, file, dir, status, redirect)"
+	assert_output "whirl-serve: route '/x=exec:ls': unknown kind 'exec' (kinds: text, file, dir, status, redirect, ws-echo, ws-exec, ws-broadcast)"
 	run whirl-serve '/x'
 	assert_failure 2
-	assert_output "whirl-serve: route '/x': no =KIND (text, file, dir, status, redirect)"
+	assert_output "whirl-serve: route '/x': no =KIND (text, file, dir, status, redirect, ws-echo, ws-exec, ws-broadcast)"
+	run whirl-serve '/x=ws-exec'
+	assert_failure 2
+	assert_output "whirl-serve: route '/x=ws-exec': ws-exec: needs a COMMAND"
+	run whirl-serve '/x=ws-broadcast:lobby'
+	assert_failure 2
+	assert_output "whirl-serve: route '/x=ws-broadcast:lobby': ws-broadcast: takes no argument"
+	run whirl-serve "/x=ws-echo:$(printf '\377')"
+	assert_failure 2
+	assert_output "whirl-serve: route '/x=ws-echo:$(printf '\377')': ws-echo: PREFIX is not UTF-8"
 	run whirl-serve '/s=dir:.'
 	assert_failure 2
 	assert_output "whirl-serve: route '/s=dir:.': dir: needs a group (the path under the directory) or a pattern ending in /"
@@ -851,6 +874,205 @@ A
 }
 
 #
+# WebSocket routes
+#
+
+# A valid Sec-WebSocket-Key (RFC 6455's example).
+KEY=dGhlIHNhbXBsZSBub25jZQ==
+
+# gone PID: the process is gone (or a zombie waiting for its reaper)
+# within ten seconds.
+gone() {
+	local end=$((SECONDS + 10)) st
+	while st=$(ps -o stat= -p "$1") && [ "${st#Z}" = "$st" ]; do
+		((SECONDS < end)) || { echo "# $1 still runs: $st" >&2; return 1; }
+		sleep 0.02
+	done
+}
+
+@test "ws-echo: PREFIX with escapes, text and binary; deflate unless --ws-no-deflate" {
+	serve '/e=ws-echo:\t> ' '/plain=ws-echo'
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/e" 'a b' b:01 ''
+	assert_output "	> a b
+b:093e2001
+	> 
+closed 1000 "
+	long=$(printf 'compress me %.0s' $(seq 300))
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/plain" "$long"
+	assert_output "$long
+closed 1000 "
+	run wspeer handshake "ws://127.0.0.1:$SRV_PORT/plain"
+	assert_output '101 permessage-deflate'
+	run wspeer handshake "ws://127.0.0.1:$SRV_PORT/plain" --no-deflate
+	assert_output '101 -'
+	restart
+	serve --ws-no-deflate '/plain=ws-echo'
+	run wspeer handshake "ws://127.0.0.1:$SRV_PORT/plain"
+	assert_output '101 -'
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/plain" "$long"
+	assert_output "$long
+closed 1000 "
+}
+
+@test "ws-exec: a sh script reads lines and answers; its exit closes with 1000" {
+	cat >"$BATS_TEST_TMPDIR/answer.sh" <<'SH'
+while read -r line; do
+	echo "you sent: $line"
+	[ "$line" = bye ] && { echo 'see you'; exit 0; }
+done
+SH
+	serve "/chat=ws-exec:sh $BATS_TEST_TMPDIR/answer.sh"
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/chat" --wait-close hello 'é ü' bye
+	assert_output 'you sent: hello
+you sent: é ü
+you sent: bye
+see you
+closed 1000 '
+}
+
+@test "ws-exec: \$1.. and CGI variables; a line not UTF-8 goes binary; binary in is 1003" {
+	serve '/run/(\w+)/(\w+)=ws-exec:echo "$1-$2 $QUERY_STRING $REMOTE_ADDR"; printf "\377\r\n"; printf last' \
+	    '/cat=ws-exec:cat'
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/run/ab/cd?x=1&y=2" --wait-close
+	assert_output 'ab-cd x=1&y=2 127.0.0.1
+b:ff
+last
+closed 1000 '
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/cat" one b:00
+	assert_output 'one
+closed 1003 text messages only'
+}
+
+@test "ws-exec: the client leaving kills the program's process group" {
+	pids=$BATS_TEST_TMPDIR/pids
+	serve "/k=ws-exec:sleep 300 & echo \$! >$pids; echo \$\$ >>$pids; echo ready; wait"
+	run wspeer first "ws://127.0.0.1:$SRV_PORT/k"
+	assert_output 'ready
+closed 1000 '
+	run wc -l <"$pids"
+	assert_output 2
+	for pid in $(cat "$pids"); do
+		gone "$pid"
+	done
+}
+
+@test "ws-broadcast: three clients get every message in order; a slow one is closed with 1008" {
+	serve --ws-max-queue 256K '/room=ws-broadcast'
+	# Enough to fill the slow client's socket buffers, then the queue.
+	wmem=$(awk '{ print $3 }' /proc/sys/net/ipv4/tcp_wmem)
+	n=$(((wmem + 2 * 262144) / 65536 + 16))
+	run wspeer room "ws://127.0.0.1:$SRV_PORT/room" "$n" 65536
+	assert_output "client 1: $n of $n, in order
+client 2: $n of $n, in order
+client 3: $n of $n, in order
+slow client: close 1008"
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/room" 'still here'
+	assert_output 'still here
+closed 1000 '
+}
+
+@test "Origin: Tornado's check_origin; --ws-origin allows more, '*' any" {
+	serve --ws-origin https://app.example
+	run wspeer handshake "ws://127.0.0.1:$SRV_PORT/websocket" - \
+	    "http://127.0.0.1:$SRV_PORT" https://app.example \
+	    https://evil.example "http://127.0.0.1:$((SRV_PORT + 1))"
+	assert_output '101 permessage-deflate
+101 permessage-deflate
+101 permessage-deflate
+refused 403
+refused 403'
+	run get -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+	    -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $KEY" \
+	    -H 'Origin: https://evil.example' "$B/websocket"
+	assert_output "HTTP/1.1 403 Forbidden
+Content-Type: text/plain; charset=utf-8
+Server: whirl/$V
+Content-Length: 35
+
+Cross origin websockets not allowed"
+	restart
+	serve --ws-origin '*'
+	run wspeer handshake "ws://127.0.0.1:$SRV_PORT/websocket" https://evil.example
+	assert_output '101 permessage-deflate'
+}
+
+@test "handshakes: 426 names version 13, 400 for a bad or missing key, GET only" {
+	serve
+	up=(-H 'Connection: Upgrade' -H 'Upgrade: websocket')
+	run get "${up[@]}" -H 'Sec-WebSocket-Version: 8' -H "Sec-WebSocket-Key: $KEY" "$B/websocket"
+	assert_output "HTTP/1.1 426 Upgrade Required
+Content-Type: text/html; charset=UTF-8
+Sec-WebSocket-Version: 13
+Server: whirl/$V
+Content-Length: 83
+
+<html><title>426: Upgrade Required</title><body>426: Upgrade Required</body></html>"
+	bad_key="HTTP/1.1 400 Bad Request
+Content-Type: text/plain; charset=utf-8
+Server: whirl/$V
+Content-Length: 33
+
+Missing/Invalid WebSocket headers"
+	run get "${up[@]}" -H 'Sec-WebSocket-Version: 13' "$B/websocket"
+	assert_output "$bad_key"
+	run get "${up[@]}" -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: c2hvcnQ=' "$B/websocket"
+	assert_output "$bad_key"
+	run get -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $KEY" "$B/websocket"
+	assert_output "HTTP/1.1 400 Bad Request
+Content-Type: text/plain; charset=utf-8
+Server: whirl/$V
+Content-Length: 31
+
+\"Connection\" must be \"Upgrade\"."
+	run get -X POST "${up[@]}" -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $KEY" "$B/websocket"
+	assert_line -n 0 'HTTP/1.1 405 Method Not Allowed'
+	assert_line 'Allow: GET, HEAD'
+	wait_for_line "$BATS_TEST_TMPDIR/srv.err" ' 405 POST /websocket '
+	run grep -oE '\] [0-9]{3} [A-Z]+ /websocket' "$BATS_TEST_TMPDIR/srv.err"
+	assert_output '] 426 GET /websocket
+] 400 GET /websocket
+] 400 GET /websocket
+] 400 GET /websocket
+] 405 POST /websocket'
+}
+
+@test "--ws-max-message: a larger message is closed with 1009" {
+	serve --ws-max-message 1K '/e=ws-echo'
+	a=$(printf 'a%.0s' $(seq 1024))
+	run wspeer talk "ws://127.0.0.1:$SRV_PORT/e" "$a" "${a}b"
+	assert_output "$a
+closed 1009 "
+	run whirl-serve --ws-max-message 0
+	assert_failure 2
+	assert_line -n 0 "whirl-serve: bad --ws-max-message '0' (bytes, K, M or G)"
+}
+
+@test "SIGTERM: WebSockets get 1001, ws-exec programs end, exit 0" {
+	serve '/websocket=ws-echo:You said: ' '/cat=ws-exec:cat'
+	start_bg echo /usr/bin/python3 "$WHIRL_ROOT/tests/peers/wspeer.py" hold "ws://127.0.0.1:$SRV_PORT/websocket"
+	echo_pid=$BG_PID
+	start_bg cat /usr/bin/python3 "$WHIRL_ROOT/tests/peers/wspeer.py" hold "ws://127.0.0.1:$SRV_PORT/cat"
+	cat_pid=$BG_PID
+	wait_for_line "$BATS_TEST_TMPDIR/echo.out" '^open$'
+	wait_for_line "$BATS_TEST_TMPDIR/cat.out" '^open$'
+	kill -TERM "$SRV_PID"
+	reap "$echo_pid"
+	[ "$reaped" = 0 ]
+	reap "$cat_pid"
+	[ "$reaped" = 0 ]
+	run cat "$BATS_TEST_TMPDIR/echo.out"
+	assert_output 'You said: hi
+open
+closed 1001 server shutting down'
+	run cat "$BATS_TEST_TMPDIR/cat.out"
+	assert_output 'hi
+open
+closed 1001 server shutting down'
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+}
+
+#
 # Peers
 #
 
@@ -906,4 +1128,10 @@ one connection: True"
 	assert_output '/s/=dir:pub'
 	run complete_words whirl-serve '/x=te'
 	assert_output '/x=text:'
+	run complete_words whirl-serve /ws = ws-
+	assert_output 'ws-echo ws-exec ws-broadcast'
+	run complete_words whirl-serve '/x=ws-b'
+	assert_output '/x=ws-broadcast'
+	run complete_words whirl-serve --ws
+	assert_output '--ws-max-message --ws-max-queue --ws-no-deflate --ws-origin'
 }

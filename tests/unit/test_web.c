@@ -64,6 +64,15 @@ static const struct parse_case parse_ok[] = {
 	    "http://h:80/x", 13, 301, false },
 	{ "M-SEARCH,GET /x y=text:z", "M-SEARCH,GET", "/x y",
 	    WHIRL_ROUTE_TEXT, "z", 1, 0, false },
+	{ "/ws=ws-echo", NULL, "/ws", WHIRL_ROUTE_WS_ECHO, "", 0, 0, false },
+	{ "/websocket=ws-echo:You said: ", NULL, "/websocket",
+	    WHIRL_ROUTE_WS_ECHO, "You said: ", 10, 0, false },
+	{ "/ws=ws-echo:\\t\xc3\xa9", NULL, "/ws", WHIRL_ROUTE_WS_ECHO,
+	    "\t\xc3\xa9", 3, 0, false },
+	{ "/run/(\\w+)=ws-exec:echo \"$1\"", NULL, "/run/(\\w+)",
+	    WHIRL_ROUTE_WS_EXEC, "echo \"$1\"", 9, 0, false },
+	{ "GET /room=ws-broadcast", "GET", "/room", WHIRL_ROUTE_WS_BROADCAST,
+	    NULL, 0, 0, false },
 };
 
 TEST(route_strings_split)
@@ -91,17 +100,23 @@ TEST(route_strings_split)
 	}
 }
 
+#define KINDS "text, file, dir, status, redirect, ws-echo, ws-exec, " \
+	"ws-broadcast"
+
 static const struct {
 	const char *route, *err;
 } parse_bad[] = {
 	{ "/x=exec:ls", "route '/x=exec:ls': unknown kind 'exec' (kinds: "
-	    "text, file, dir, status, redirect)" },
-	{ "/x=ws", "route '/x=ws': unknown kind 'ws' (kinds: text, file, "
-	    "dir, status, redirect)" },
-	{ "/x", "route '/x': no =KIND (text, file, dir, status, "
-	    "redirect)" },
-	{ "/x=Text:a", "route '/x=Text:a': no =KIND (text, file, dir, "
-	    "status, redirect)" },
+	    KINDS ")" },
+	{ "/x=ws", "route '/x=ws': unknown kind 'ws' (kinds: " KINDS ")" },
+	{ "/x", "route '/x': no =KIND (" KINDS ")" },
+	{ "/x=Text:a", "route '/x=Text:a': no =KIND (" KINDS ")" },
+	{ "/x=ws-exec", "route '/x=ws-exec': ws-exec: needs a COMMAND" },
+	{ "/x=ws-exec:", "route '/x=ws-exec:': ws-exec: needs a COMMAND" },
+	{ "/x=ws-broadcast:lobby", "route '/x=ws-broadcast:lobby': "
+	    "ws-broadcast: takes no argument" },
+	{ "/x=ws-echo:\xff", "route '/x=ws-echo:\xff': ws-echo: PREFIX is "
+	    "not UTF-8" },
 	{ "=text:a", "route '=text:a': empty pattern" },
 	{ "GET =text:a", "route 'GET =text:a': empty pattern" },
 	{ "get /x=text:a", "route 'get /x=text:a': METHODS are upper-case "
@@ -952,6 +967,234 @@ TEST(client_gone_before_the_answer)
 	whirl_app_free(app);
 }
 
+/*
+ * WebSocket routes, driven by our own client role.
+ */
+
+struct wsclient {
+	struct whirl_ws *ws;
+	char got[8192];                 /* messages, '|' between them */
+	int code;                       /* close code; 0 while open */
+	char reason[64];
+};
+
+static int ws_events;
+static bool ws_timed_out;
+
+static void
+wsc_message(struct whirl_ws *ws, bool binary, const char *data, size_t len,
+    void *arg)
+{
+	struct wsclient *c = arg;
+	size_t n = strlen(c->got);
+
+	(void)ws;
+	snprintf(c->got + n, sizeof(c->got) - n, "%s%s%.*s", n > 0 ? "|" : "",
+	    binary ? "b:" : "", (int)len, data);
+	ws_events++;
+	whirl_loop_stop(loop);
+}
+
+static void
+wsc_close(struct whirl_ws *ws, int code, const char *reason, void *arg)
+{
+	struct wsclient *c = arg;
+
+	c->code = code;
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	whirl_ws_free(ws);
+	c->ws = NULL;
+	ws_events++;
+	whirl_loop_stop(loop);
+}
+
+static const struct whirl_ws_handler wsc_handler = {
+	.message = wsc_message, .close = wsc_close
+};
+
+static void
+wsc_connected(struct whirl_ws_connecting *cn, struct whirl_ws *ws,
+    int status, const char *protocol, const char *err, void *arg)
+{
+	struct wsclient *c = arg;
+
+	(void)cn;
+	(void)protocol;
+	c->ws = ws;
+	if (ws == NULL) {
+		printf("# connect: %d %s\n", status, err);
+		c->code = -status;
+	}
+	ws_events++;
+	whirl_loop_stop(loop);
+}
+
+static void
+ws_guard(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	ws_timed_out = true;
+	whirl_loop_stop(loop);
+}
+
+/* Run the loop until n more client events (or the guard). */
+static void
+ws_wait(int n)
+{
+	int want = ws_events + n;
+
+	while (ws_events < want && !ws_timed_out)
+		whirl_loop_run(loop);
+	CHECK(!ws_timed_out);
+}
+
+static void
+wsc_open(struct wsclient *c, const char *path, bool deflate)
+{
+	struct whirl_ws_connect_opts o = { .deflate = deflate,
+		.timeout_ms = 10000 };
+	char url[128];
+
+	memset(c, 0, sizeof(*c));
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s",
+	    whirl_httpserver_port(srv), path);
+	CHECK(whirl_ws_connect(loop, url, &o, &wsc_handler, c, wsc_connected,
+	    c) != NULL);
+}
+
+static void
+until_no_websockets(struct whirl_timer *t, void *arg)
+{
+	if (whirl_app_websockets(arg) == 0)
+		whirl_loop_stop(loop);
+	else
+		whirl_timer_start(t, 5, false);
+}
+
+TEST(websocket_routes_echo_exec_broadcast_and_going_away)
+{
+	struct whirl_app *app = whirl_app_new();
+	struct whirl_timer *guard, *poll;
+	struct wsclient e, x, b1, b2, bad;
+	static char big[3000], want[3010];
+	char allow[64];
+	int st;
+
+	whirl_app_add_route(app, "/echo=ws-echo:> ", NULL);
+	whirl_app_add_route(app, "/run/(\\w+)=ws-exec:echo \"$1 $QUERY_STRING\";"
+	    " read l; echo \"got $l\"", NULL);
+	whirl_app_add_route(app, "/room=ws-broadcast", NULL);
+	CHECK_EQ_INT(whirl_app_find(app, "POST", "/echo", &st, allow,
+	    sizeof(allow)), -1);
+	CHECK_EQ_INT(st, 405);
+	CHECK_EQ_STR(allow, "GET, HEAD");
+	loop = whirl_loop_new();
+	srv = whirl_httpserver_new(loop, NULL, whirl_app_handle, app);
+	CHECK(whirl_httpserver_listen(srv, "127.0.0.1", 0, AF_INET, 0) > 0);
+	guard = whirl_timer_new(loop, ws_guard, NULL);
+	whirl_timer_start(guard, 20000, false);
+	ws_timed_out = false;
+
+	/* Echo, with the prefix, plain and compressed. */
+	wsc_open(&e, "/echo", true);
+	ws_wait(1);
+	CHECK(e.ws != NULL);
+	whirl_ws_send(e.ws, false, "hi", 2);
+	memset(big, 'z', sizeof(big));
+	whirl_ws_send(e.ws, true, big, sizeof(big));
+	ws_wait(2);
+	snprintf(want, sizeof(want), "> hi|b:> %.*s", (int)sizeof(big), big);
+	CHECK_EQ_STR(e.got, want);
+
+	/* ws-exec: captures and query, a line in, a line out, exit: 1000. */
+	wsc_open(&x, "/run/abc?q=1", false);
+	ws_wait(2);
+	CHECK_EQ_STR(x.got, "abc q=1");
+	whirl_ws_send(x.ws, false, "line", 4);
+	ws_wait(2);
+	CHECK_EQ_STR(x.got, "abc q=1|got line");
+	CHECK_EQ_INT(x.code, 1000);
+
+	/* Broadcast: to everyone, the sender too. */
+	wsc_open(&b1, "/room", false);
+	wsc_open(&b2, "/room", false);
+	ws_wait(2);
+	CHECK(b1.ws != NULL && b2.ws != NULL);
+	whirl_ws_send(b1.ws, false, "to all", 6);
+	ws_wait(2);
+	CHECK_EQ_STR(b1.got, "to all");
+	CHECK_EQ_STR(b2.got, "to all");
+
+	/* A refused handshake is no WebSocket. */
+	wsc_open(&bad, "/nope", false);
+	ws_wait(1);
+	CHECK_EQ_INT(bad.code, -404);
+
+	/* Going away: every open one gets 1001 and is gone. */
+	CHECK_EQ_INT(whirl_app_websockets(app), 3);
+	whirl_app_close_websockets(app, WHIRL_WS_GOING_AWAY, "bye");
+	ws_wait(3);
+	CHECK_EQ_INT(e.code, 1001);
+	CHECK_EQ_STR(e.reason, "bye");
+	CHECK_EQ_INT(b1.code, 1001);
+	CHECK_EQ_INT(b2.code, 1001);
+	poll = whirl_timer_new(loop, until_no_websockets, app);
+	whirl_timer_start(poll, 0, false);
+	whirl_loop_run(loop);
+	CHECK_EQ_INT(whirl_app_websockets(app), 0);
+
+	whirl_timer_free(poll);
+	whirl_timer_free(guard);
+	whirl_httpserver_free(srv);
+	whirl_loop_run(loop);
+	whirl_app_free(app);
+	whirl_loop_free(loop);
+}
+
+/* The client leaving ends its program; dropping needs no handshake. */
+TEST(websocket_exec_killed_when_the_client_leaves)
+{
+	struct whirl_app *app = whirl_app_new();
+	struct whirl_timer *guard, *poll;
+	struct wsclient x, e;
+
+	whirl_app_add_route(app, "/run=ws-exec:echo ready; exec sleep 60",
+	    NULL);
+	whirl_app_add_route(app, "/echo=ws-echo", NULL);
+	loop = whirl_loop_new();
+	srv = whirl_httpserver_new(loop, NULL, whirl_app_handle, app);
+	CHECK(whirl_httpserver_listen(srv, "127.0.0.1", 0, AF_INET, 0) > 0);
+	guard = whirl_timer_new(loop, ws_guard, NULL);
+	whirl_timer_start(guard, 20000, false);
+	ws_timed_out = false;
+	wsc_open(&x, "/run", false);
+	ws_wait(2);
+	CHECK_EQ_STR(x.got, "ready");
+	whirl_ws_close(x.ws, 1000, "");
+	ws_wait(1);
+	CHECK_EQ_INT(x.code, 1000);
+	poll = whirl_timer_new(loop, until_no_websockets, app);
+	whirl_timer_start(poll, 0, false);
+	whirl_loop_run(loop);
+	CHECK_EQ_INT(whirl_app_websockets(app), 0);
+
+	wsc_open(&e, "/echo", false);
+	ws_wait(1);
+	CHECK_EQ_INT(whirl_app_websockets(app), 1);
+	whirl_app_drop_websockets(app);
+	CHECK_EQ_INT(whirl_app_websockets(app), 0);
+	ws_wait(1);
+	CHECK_EQ_INT(e.code, 1006);
+
+	whirl_timer_free(poll);
+	whirl_timer_free(guard);
+	whirl_httpserver_free(srv);
+	whirl_loop_run(loop);
+	whirl_app_free(app);
+	whirl_loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -973,5 +1216,7 @@ main(void)
 	RUN(access_log_lines);
 	RUN(gzip_when_accepted_and_large_enough);
 	RUN(client_gone_before_the_answer);
+	RUN(websocket_routes_echo_exec_broadcast_and_going_away);
+	RUN(websocket_exec_killed_when_the_client_leaves);
 	return unit_done();
 }
