@@ -835,6 +835,25 @@ on_pong(struct whirl_ws *w, const char *data, size_t len, void *arg)
 	free(b.p);
 }
 
+/* -P: pings too (the library has answered them). */
+static void
+on_ping(struct whirl_ws *w, const char *data, size_t len, void *arg)
+{
+	struct buf b = { 0 };
+
+	(void)w;
+	(void)arg;
+	if (!o.show_ping_pong)
+		return;
+	quoted(&b, data, len);
+	if (interactive)
+		say(false, "< ping %s", b.p);
+	else
+		fprintf(stderr, "%s: ping %s\n", program_invocation_short_name,
+		    b.p);
+	free(b.p);
+}
+
 /* Output piling up behind a slow peer: stop reading stdin until it
  * drains. */
 static void
@@ -849,7 +868,7 @@ on_water(struct whirl_ws *w, bool above, void *arg)
 
 static const struct whirl_ws_handler handler = {
 	.message = on_message, .pong = on_pong, .close = on_close,
-	.water = on_water,
+	.water = on_water, .ping = on_ping,
 };
 
 /*

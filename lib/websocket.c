@@ -928,6 +928,8 @@ control_frame(struct whirl_ws *ws, int op, char *p, size_t len)
 	case OP_PING:
 		if (!ws->close_sent)
 			send_frame(ws, OP_PONG, true, false, p, len);
+		if (ws->h.ping != NULL)
+			ws->h.ping(ws, p, len, ws->arg);
 		break;
 	case OP_PONG:
 		if (ws->ping_outstanding) {

@@ -75,6 +75,9 @@ struct whirl_ws_handler {
 	    void *arg);
 	/* Queued output crossed high_water (above) or drained to half. */
 	void (*water)(struct whirl_ws *ws, bool above, void *arg);
+	/* A ping arrived; it has been answered already. */
+	void (*ping)(struct whirl_ws *ws, const char *data, size_t len,
+	    void *arg);
 };
 
 /* Start a WebSocket on a stream whose handshake is done (any bytes after

@@ -306,6 +306,13 @@ Sec-Websocket-Protocol=chat, superchat"
 	(($(grep -c . <<<"$stderr") >= 3))
 }
 
+@test "-P shows the server's pings on stderr" {
+	run --separate-stderr whirl-ws -P --until x -x x "$T/ping?data=knock"
+	assert_success
+	assert_output x
+	assert_equal "$stderr" 'whirl-ws: ping "knock"'
+}
+
 @test "--compress: permessage-deflate agreed with node ws, python websockets and Tornado" {
 	local big
 	big=$(head -c 100000 /dev/zero | tr '\0' w)
