@@ -1388,16 +1388,6 @@ setup(void)
 }
 
 /* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
-static void
-open_std_fds(void)
-{
-	int fd;
-
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 &&
-		    open("/dev/null", O_RDWR) != fd)
-			_exit(1);
-}
 
 static void
 cleanup(void)
@@ -1424,7 +1414,8 @@ main(int argc, char **argv)
 {
 	struct whirl_httpclient_opts co = { 0 };
 
-	open_std_fds();
+	if (whirl_std_fds_open() == -1)
+		_exit(1);
 	parse_opts(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_fatal_signal);

@@ -522,16 +522,6 @@ raise_fd_limit(void)
 }
 
 /* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
-static void
-open_std_fds(void)
-{
-	int fd;
-
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 &&
-		    open("/dev/null", O_RDWR) != fd)
-			_exit(1);
-}
 
 /* Everything goes, in order, so that valgrind finds nothing: handlers
  * still streaming see their connection closed and finish on the loop's
@@ -555,7 +545,8 @@ cleanup(void)
 int
 main(int argc, char **argv)
 {
-	open_std_fds();
+	if (whirl_std_fds_open() == -1)
+		_exit(1);
 	parse_opts(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();

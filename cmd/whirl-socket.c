@@ -1223,16 +1223,6 @@ tls_setup(void)
 }
 
 /* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
-static void
-open_std_fds(void)
-{
-	int fd;
-
-	for (fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) == -1 &&
-		    open("/dev/null", O_RDWR) != fd)
-			_exit(1);
-}
 
 /* -b: the parent exits at once; the child leaves the terminal. */
 static void
@@ -1284,7 +1274,8 @@ finish(void)
 int
 main(int argc, char **argv)
 {
-	open_std_fds();
+	if (whirl_std_fds_open() == -1)
+		_exit(1);
 	if (argc > 1 && strcmp(argv[1], "-version") == 0) {
 		printf("whirl-socket %s\n", WHIRL_VERSION);
 		return 0;

@@ -1883,16 +1883,6 @@ parse_opts(int argc, char **argv)
  */
 
 /* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
-static void
-open_std_fds(void)
-{
-	int fd;
-
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 &&
-		    open("/dev/null", O_RDWR) != fd)
-			_exit(ST_FAIL);
-}
 
 static void
 setup(void)
@@ -1957,7 +1947,8 @@ cleanup(void)
 int
 main(int argc, char **argv)
 {
-	open_std_fds();
+	if (whirl_std_fds_open() == -1)
+		_exit(ST_FAIL);
 	parse_opts(argc, argv);
 	setup();
 	if (interactive)

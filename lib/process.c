@@ -459,3 +459,15 @@ whirl_process_status(const struct whirl_process *p)
 {
 	return p->status;
 }
+
+int
+whirl_std_fds_open(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", O_RDWR) != fd)
+			return -1;
+	return 0;
+}

@@ -107,4 +107,9 @@ pid_t whirl_process_pid(const struct whirl_process *p);
 bool whirl_process_exited(const struct whirl_process *p);
 int whirl_process_status(const struct whirl_process *p);
 
+/* Open /dev/null onto any of fds 0-2 that arrived closed, so that no
+ * socket or pipe of ours ever lands on "stdin".  Every tool calls it
+ * first.  -1 if /dev/null cannot be opened there. */
+int whirl_std_fds_open(void);
+
 #endif
