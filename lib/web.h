@@ -101,6 +101,9 @@ struct whirl_route_opts {
 	size_t ws_max_message;     /* larger messages: 1009 (0: 16 MiB) */
 	size_t ws_max_queue;       /* ws-broadcast: a client with more
 				      unsent is closed with 1008 (0: 1 MiB) */
+	/* exec: and cgi: */
+	uint64_t exec_timeout_ms;  /* the program's process group is
+				      killed after this (0: 60 s) */
 };
 
 /* Parse a whirl-serve route string and add it with its built-in handler
