@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -385,6 +386,52 @@ watch_gone(struct whirl_stream *s, const char *data, size_t len,
 	return 0;
 }
 
+/* The last element of a comma-separated list, trimmed, into out. */
+static void
+last_item(const char *list, char *out, size_t size)
+{
+	const char *p = strrchr(list, ',');
+	size_t n;
+
+	p = p != NULL ? p + 1 : list;
+	p += strspn(p, " \t");
+	n = strcspn(p, " \t");
+	if (n >= size)
+		n = 0;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Tornado's xheaders: the proxy in front says who the client is (the
+ * last X-Forwarded-For hop, which the proxy itself added, or X-Real-Ip)
+ * and whether it came over https.  Anything that is not an IP address
+ * or a known scheme is ignored. */
+static void
+apply_xheaders(struct whirl_request *req)
+{
+	const char *v;
+	char ip[WHIRL_ADDR_STRLEN], proto[8];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	ip[0] = '\0';
+	if ((v = whirl_headers_get(req->headers, "X-Forwarded-For")) != NULL)
+		last_item(v, ip, sizeof(ip));
+	if ((v = whirl_headers_get(req->headers, "X-Real-Ip")) != NULL)
+		last_item(v, ip, sizeof(ip));
+	if (inet_pton(AF_INET, ip, bin) == 1 ||
+	    inet_pton(AF_INET6, ip, bin) == 1)
+		memcpy(req->peer_ip, ip, strlen(ip) + 1);
+	if ((v = whirl_headers_get(req->headers, "X-Scheme")) == NULL)
+		v = whirl_headers_get(req->headers, "X-Forwarded-Proto");
+	if (v != NULL) {
+		last_item(v, proto, sizeof(proto));
+		if (strcasecmp(proto, "https") == 0)
+			req->is_tls = true;
+		else if (strcasecmp(proto, "http") == 0)
+			req->is_tls = false;
+	}
+}
+
 static void
 h1_finish(struct whirl_http1 *h, void *arg)
 {
@@ -396,6 +443,8 @@ h1_finish(struct whirl_http1 *h, void *arg)
 	req->headers = whirl_http1_take_headers(h);
 	if (req->headers == NULL)
 		req->headers = whirl_headers_new();
+	if (srv->opts.xheaders)
+		apply_xheaders(req);
 	req->start_ms = whirl_loop_now_ms(srv->loop);
 	c->dispatched = true;
 	whirl_stream_read_stream(c->s, watch_gone, c);
@@ -538,7 +587,7 @@ whirl_httpserver_stop_accepting(struct whirl_httpserver *srv)
 	struct conn *c, *next;
 
 	srv->stopping = true;
-	whirl_tcpserver_pause(srv->tcp);
+	whirl_tcpserver_close_listeners(srv->tcp);
 	/* Idle connections go now; busy ones after their response. */
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;

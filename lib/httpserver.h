@@ -48,6 +48,9 @@ struct whirl_httpserver_opts {
 	uint64_t body_ms;                  /* default 60 s */
 	struct whirl_tls_ctx *tls;         /* serve https (borrowed) */
 	const char *server_header;         /* default "whirl/VERSION" */
+	bool xheaders;                     /* behind a proxy: trust
+					      X-Forwarded-For, X-Real-Ip,
+					      X-Forwarded-Proto, X-Scheme */
 };
 
 typedef void (*whirl_request_cb)(struct whirl_request *req, void *arg);
@@ -69,7 +72,8 @@ int whirl_httpserver_listen(struct whirl_httpserver *srv, const char *host,
 int whirl_httpserver_add_fd(struct whirl_httpserver *srv, int fd);
 /* The port of the first listener (after port 0). */
 int whirl_httpserver_port(const struct whirl_httpserver *srv);
-/* Stop accepting; connections finish their current request and close. */
+/* Stop accepting and close the listeners (new connections are refused);
+ * connections finish their current request and close. */
 void whirl_httpserver_stop_accepting(struct whirl_httpserver *srv);
 size_t whirl_httpserver_connections(const struct whirl_httpserver *srv);
 
@@ -86,13 +90,16 @@ const struct whirl_headers *whirl_request_headers(
     const struct whirl_request *req);
 /* The body (NUL-terminated for convenience; may hold NULs). */
 const char *whirl_request_body(const struct whirl_request *req, size_t *len);
-/* The peer's address ("127.0.0.1", "::1") and port. */
+/* The peer's address ("127.0.0.1", "::1") and port; with xheaders the
+ * address is the client's as the proxy reports it (the port stays the
+ * proxy's). */
 const char *whirl_request_remote_ip(const struct whirl_request *req);
 int whirl_request_remote_port(const struct whirl_request *req);
 /* "HTTP/1.1" */
 const char *whirl_request_version(const struct whirl_request *req);
 /* The server's port the request came to. */
 int whirl_request_local_port(const struct whirl_request *req);
+/* Came over TLS (with xheaders: the proxy says the client used https). */
 bool whirl_request_is_tls(const struct whirl_request *req);
 /* Monotonic ms when the head was complete (for access logs). */
 uint64_t whirl_request_start_ms(const struct whirl_request *req);

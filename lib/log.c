@@ -24,6 +24,7 @@ static enum whirl_log_level threshold = WHIRL_LOG_INFO;
 static struct dest general = { 2, false };
 static struct dest access_dest = { WHIRL_LOG_SAME, false };
 static int access_owned = -1;           /* an fd we opened and must close */
+static char access_path[4096];          /* what whirl_log_open_access opened */
 static bool color_decided;
 static time_t (*clock_fn)(void);
 
@@ -96,6 +97,7 @@ whirl_log_set_fd(int fd)
 static void
 set_access(int fd, int owned)
 {
+	access_path[0] = '\0';
 	if (access_owned != -1)
 		close(access_owned);
 	access_owned = owned;
@@ -119,7 +121,20 @@ whirl_log_open_access(const char *path)
 		return -1;
 	}
 	set_access(fd, fd);
+	snprintf(access_path, sizeof(access_path), "%s", path);
 	return 0;
+}
+
+/* logrotate renamed the file: open the name again (nginx's USR1). */
+int
+whirl_log_reopen_access(void)
+{
+	char path[sizeof(access_path)];
+
+	if (access_path[0] == '\0')
+		return 0;
+	memcpy(path, access_path, sizeof(path));
+	return whirl_log_open_access(path);
 }
 
 void

@@ -103,6 +103,9 @@ void whirl_log_set_access_fd(int fd);
  * 0, or -1 with whirl_error() ("open /x/log: Permission denied"), leaving
  * the access log as it was. */
 int whirl_log_open_access(const char *path);
+/* Open the access log's path again (after logrotate moved the file);
+ * 0 when no path was opened.  On failure the old file stays in use. */
+int whirl_log_reopen_access(void);
 
 /*
  * Formatting, for tests and other sinks.

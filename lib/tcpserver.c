@@ -105,7 +105,8 @@ destroy(struct whirl_tcpserver *srv)
 
 	for (i = 0; i < srv->nls; i++) {
 		whirl_watch_free(srv->ls[i]->watch);
-		close(srv->ls[i]->fd);
+		if (srv->ls[i]->fd != -1)
+			close(srv->ls[i]->fd);
 		free(srv->ls[i]);
 	}
 	free(srv->ls);
@@ -365,6 +366,26 @@ bool
 whirl_tcpserver_paused(const struct whirl_tcpserver *srv)
 {
 	return srv->paused;
+}
+
+/* The listener structs stay (an accept round may be looking at one);
+ * marked broken, they are never watched again. */
+void
+whirl_tcpserver_close_listeners(struct whirl_tcpserver *srv)
+{
+	struct listener *l;
+	size_t i;
+
+	for (i = 0; i < srv->nls; i++) {
+		l = srv->ls[i];
+		if (l->fd == -1)
+			continue;
+		whirl_watch_free(l->watch);
+		l->watch = NULL;
+		close(l->fd);
+		l->fd = -1;
+		l->broken = true;
+	}
 }
 
 /*

@@ -83,6 +83,10 @@ void whirl_tcpserver_set_error_cb(struct whirl_tcpserver *srv,
 void whirl_tcpserver_pause(struct whirl_tcpserver *srv);
 void whirl_tcpserver_resume(struct whirl_tcpserver *srv);
 bool whirl_tcpserver_paused(const struct whirl_tcpserver *srv);
+/* Close every listener for good: new connections are refused by the
+ * kernel instead of waiting in a backlog nobody reads (a graceful stop).
+ * Accepted streams are not touched; local_addr fails from now on. */
+void whirl_tcpserver_close_listeners(struct whirl_tcpserver *srv);
 
 /*
  * Outgoing connections.

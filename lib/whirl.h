@@ -14,6 +14,7 @@
 #include "netutil.h"
 #include "tcpserver.h"
 #include "process.h"
+#include "prefork.h"
 #include "log.h"
 #include "escape.h"
 #include "httputil.h"

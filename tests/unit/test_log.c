@@ -318,6 +318,43 @@ TEST(access_log)
 	close(acc[1]);
 }
 
+/* logrotate moves the file away; reopening starts a new one under the
+ * old name, and a failed reopen keeps writing to the moved one. */
+TEST(access_log_reopened)
+{
+	char path[] = "/tmp/whirl-log-XXXXXX", moved[64];
+	int fd;
+
+	whirl_log_set_clock(fixed_clock);
+	CHECK_EQ_INT(whirl_log_reopen_access(), 0);     /* no path: no-op */
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	CHECK_EQ_INT(whirl_log_open_access(path), 0);
+	whirl_log_access_at(WHIRL_LOG_INFO, "web.c", 1, "before");
+	CHECK_EQ_INT(rename(path, moved), 0);
+	whirl_log_access_at(WHIRL_LOG_INFO, "web.c", 2, "moved");
+	CHECK_EQ_INT(whirl_log_reopen_access(), 0);
+	whirl_log_access_at(WHIRL_LOG_INFO, "web.c", 3, "after");
+
+	fd = open(moved, O_RDONLY);
+	CHECK_EQ_STR(drain(fd), "[I 261128 12:00:00 web:1] before\n"
+	    "[I 261128 12:00:00 web:2] moved\n");
+	close(fd);
+	fd = open(path, O_RDONLY);
+	CHECK_EQ_STR(drain(fd), "[I 261128 12:00:00 web:3] after\n");
+	close(fd);
+
+	/* An fd given later forgets the path. */
+	whirl_log_set_access_fd(WHIRL_LOG_SAME);
+	unlink(path);
+	CHECK_EQ_INT(whirl_log_reopen_access(), 0);
+	CHECK_EQ_INT(access(path, F_OK), -1);
+	unlink(moved);
+	whirl_log_set_clock(NULL);
+}
+
 /* A pseudo-terminal in raw mode, so that what the log writes is what
  * the master reads. */
 static int
@@ -401,6 +438,7 @@ main(void)
 	RUN(write_to_fd);
 	RUN(long_line);
 	RUN(access_log);
+	RUN(access_log_reopened);
 	RUN(color_on_tty);
 	return unit_done();
 }

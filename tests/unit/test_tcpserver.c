@@ -669,6 +669,53 @@ TEST(pause_and_resume_accepting)
 	teardown();
 }
 
+static void
+close_on_accept(struct whirl_tcpserver *srv, struct whirl_stream *s,
+    const struct sockaddr *peer, socklen_t peerlen, void *arg)
+{
+	struct counter *k = arg;
+
+	(void)peer;
+	(void)peerlen;
+	k->accepted++;
+	k->late.s = s;
+	/* From inside the accept round, as a graceful stop may. */
+	whirl_tcpserver_close_listeners(srv);
+	whirl_tcpserver_close_listeners(srv);   /* twice is harmless */
+	whirl_loop_stop(loop);
+}
+
+/* After close_listeners a connect is refused at once, instead of
+ * waiting in a backlog nobody reads; the accepted stream lives on. */
+TEST(closed_listeners_refuse_new_connections)
+{
+	struct counter k;
+	struct whirl_addr a, local;
+	int lfd, c1, c2;
+
+	memset(&k, 0, sizeof(k));
+	setup();
+	a = literal("127.0.0.1", 0);
+	lfd = whirl_listen_tcp((struct sockaddr *)&a.ss, a.len, 8, 0);
+	k.addr = literal("127.0.0.1", whirl_fd_local_port(lfd));
+	k.srv = whirl_tcpserver_new(loop, 0, close_on_accept, &k);
+	CHECK_EQ_INT(whirl_tcpserver_add_fd(k.srv, lfd), 0);
+	c1 = dial(&k.addr);
+	whirl_loop_run(loop);
+	CHECK_EQ_INT(k.accepted, 1);
+	CHECK_EQ_INT(whirl_tcpserver_local_addr(k.srv, 0, &local), -1);
+	c2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_EQ_INT(connect(c2, (struct sockaddr *)&k.addr.ss, k.addr.len),
+	    -1);
+	CHECK_EQ_INT(errno, ECONNREFUSED);
+	CHECK_EQ_INT(whirl_stream_write(k.late.s, "x", 1, NULL, NULL), 0);
+	close(c1);
+	close(c2);
+	whirl_stream_free(k.late.s);
+	whirl_tcpserver_free(k.srv);
+	teardown();
+}
+
 /*
  * Out of file descriptors.
  */
@@ -817,6 +864,7 @@ main(void)
 	RUN(one_readiness_drains_the_backlog);
 	RUN(server_freed_inside_the_accept_callback);
 	RUN(pause_and_resume_accepting);
+	RUN(closed_listeners_refuse_new_connections);
 	RUN(out_of_fds_pauses_accepting_without_spinning);
 	rmdir(dir);
 	return unit_done();
