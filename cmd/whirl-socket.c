@@ -574,41 +574,6 @@ catch_signals(void)
  * Copying: the relays
  */
 
-/* -c towards the socket: every LF becomes CR LF. */
-static void
-add_cr(const char *in, size_t len, bool at_eof,
-    void (*out)(void *, const void *, size_t), void *sink, void *arg)
-{
-	const char *end = in + len, *nl;
-
-	(void)at_eof;
-	(void)arg;
-	while ((nl = memchr(in, '\n', (size_t)(end - in))) != NULL) {
-		out(sink, in, (size_t)(nl - in));
-		out(sink, "\r\n", 2);
-		in = nl + 1;
-	}
-	if (in < end)
-		out(sink, in, (size_t)(end - in));
-}
-
-/* -c from the socket: every CR is deleted, not only those before LF. */
-static void
-drop_cr(const char *in, size_t len, bool at_eof,
-    void (*out)(void *, const void *, size_t), void *sink, void *arg)
-{
-	const char *end = in + len, *cr;
-
-	(void)at_eof;
-	(void)arg;
-	while ((cr = memchr(in, '\r', (size_t)(end - in))) != NULL) {
-		out(sink, in, (size_t)(cr - in));
-		in = cr + 1;
-	}
-	if (in < end)
-		out(sink, in, (size_t)(end - in));
-}
-
 /* Errors a read cannot give. */
 static bool
 write_only_error(const char *err)
@@ -732,7 +697,7 @@ start_relays(void)
 		if (conn.down == NULL)
 			return -1;
 		if (o.crlf)
-			whirl_relay_set_filter(conn.down, drop_cr, NULL);
+			whirl_relay_set_filter(conn.down, whirl_filter_drop_cr, NULL);
 	}
 	if (!o.readonly && (conn.proc != NULL || !stdin_done)) {
 		conn.up = whirl_relay_new(conn.local, conn.net, up_eof, up_done,
@@ -741,7 +706,8 @@ start_relays(void)
 			return -1;
 		conn.reads_local = true;
 		if (o.crlf)
-			whirl_relay_set_filter(conn.up, add_cr, NULL);
+			whirl_relay_set_filter(conn.up, whirl_filter_lf_to_crlf,
+			    NULL);
 	} else if (o.http) {
 		/* Nothing to send: the answer is the header alone. */
 		whirl_stream_shutdown(conn.net);

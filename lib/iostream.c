@@ -1850,3 +1850,38 @@ whirl_pipe_free(struct whirl_pipe *p)
 	if (p->depth == 0)
 		free(p);
 }
+
+/* Filters */
+
+void
+whirl_filter_lf_to_crlf(const char *in, size_t len, bool at_eof,
+    void (*out)(void *, const void *, size_t), void *sink, void *arg)
+{
+	const char *end = in + len, *nl;
+
+	(void)at_eof;
+	(void)arg;
+	while ((nl = memchr(in, '\n', (size_t)(end - in))) != NULL) {
+		out(sink, in, (size_t)(nl - in));
+		out(sink, "\r\n", 2);
+		in = nl + 1;
+	}
+	if (in < end)
+		out(sink, in, (size_t)(end - in));
+}
+
+void
+whirl_filter_drop_cr(const char *in, size_t len, bool at_eof,
+    void (*out)(void *, const void *, size_t), void *sink, void *arg)
+{
+	const char *end = in + len, *cr;
+
+	(void)at_eof;
+	(void)arg;
+	while ((cr = memchr(in, '\r', (size_t)(end - in))) != NULL) {
+		out(sink, in, (size_t)(cr - in));
+		in = cr + 1;
+	}
+	if (in < end)
+		out(sink, in, (size_t)(end - in));
+}

@@ -217,6 +217,14 @@ struct whirl_relay *whirl_relay_new(struct whirl_stream *src,
     void *arg);
 void whirl_relay_set_filter(struct whirl_relay *r, whirl_relay_filter fn,
     void *arg);
+/* Two filters (socket's -c): every LF becomes CR LF; every CR is
+ * deleted, not only those before LF.  arg is unused. */
+void whirl_filter_lf_to_crlf(const char *in, size_t len, bool at_eof,
+    void (*out)(void *sink, const void *data, size_t len), void *sink,
+    void *arg);
+void whirl_filter_drop_cr(const char *in, size_t len, bool at_eof,
+    void (*out)(void *sink, const void *data, size_t len), void *sink,
+    void *arg);
 /* Allow or forbid splice(2) (allowed by default). */
 void whirl_relay_set_splice(struct whirl_relay *r, bool allow);
 /* Bytes moved so far. */
