@@ -59,6 +59,10 @@ start(struct prefork *pf, int i)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)        /* the supervisor is gone */
 			_exit(1);
+		/* A reload or a reopen sent before the worker is ready
+		 * must not kill it. */
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
 		sigprocmask(SIG_SETMASK, &pf->old_mask, NULL);
 		exit(pf->ops->run(i, pf->arg));
 	}

@@ -34,7 +34,8 @@ struct whirl_prefork_ops {
 	 * this start; it is tried again a second later. */
 	int (*prepare)(int index, void *arg);
 	/* In the worker: its whole life; the return value is its exit
-	 * status. */
+	 * status.  It starts with the caller's signal mask, and with SIGHUP
+	 * and SIGUSR1 ignored until it handles them itself. */
 	int (*run)(int index, void *arg);
 	/* In the supervisor, after each fork, whether it worked or not
 	 * (NULL: nothing): close the supervisor's copies of what prepare
