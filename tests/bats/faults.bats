@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# faults.bats - broken peers and a hostile environment: names that do not
+# resolve (in a network namespace of our own, so nothing leaves the
+# machine), the wrong protocol on a port, a TLS handshake that stalls, and
+# tools started with their standard descriptors closed.  Each case checks
+# the documented status or the clean close, then that service goes on.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	export CERTS=$BATS_FILE_TMPDIR/certs
+	"$WHIRL_ROOT/scripts/gen-test-certs" "$CERTS"
+}
+
+teardown() {
+	stop_started
+}
+
+# In a new network namespace only a downed loopback exists: the resolver
+# cannot be reached and a lookup fails at once.
+no_network() {
+	unshare -rn "$@"
+}
+
+@test "an unresolvable name: each client tool says so with its documented status" {
+	unshare -rn true || skip "no network namespaces here"
+	run --separate-stderr no_network whirl-fetch http://nonexistent.invalid/
+	assert_equal "$status" 6
+	assert_equal "$stderr" "whirl-fetch: (6) Could not resolve host: nonexistent.invalid"
+	run --separate-stderr no_network whirl-ws ws://nonexistent.invalid/
+	assert_equal "$status" 3
+	assert_equal "$stderr" "whirl-ws: unknown host nonexistent.invalid"
+	run --separate-stderr no_network whirl-socket nonexistent.invalid 80
+	assert_equal "$status" 13
+	assert_equal "$stderr" "whirl-socket: unknown host nonexistent.invalid"
+}
+
+@test "https port: plain HTTP is dropped at once, a stalled handshake at --head-timeout; service goes on" {
+	start_server srv whirl-serve -q --print-port -p 0 --head-timeout 1 \
+	    --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key" \
+	    '/=text:fine\n'
+	run /usr/bin/python3 - "$SRV_PORT" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+
+def closed(s):
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+print("plain", "closed" if closed(s) else "answered")
+for what, data in (("silent", b""), ("half a hello", b"\x16\x03\x01\x00\x50\x01")):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    s.sendall(data)
+    t = time.monotonic()
+    ok = closed(s)
+    took = time.monotonic() - t
+    print(what, "closed" if ok and 0.5 < took < 5 else "not closed in time (%.1f s)" % took)
+EOF
+	assert_success
+	assert_output "$(printf '%s\n' 'plain closed' 'silent closed' 'half a hello closed')"
+	run curl -sS --cacert "$CERTS/ca.pem" "https://localhost:$SRV_PORT/"
+	assert_output fine
+}
+
+@test "plain port: a TLS client gets a clean failure, and service goes on" {
+	start_server srv whirl-serve -q --print-port -p 0 '/=text:fine\n'
+	run curl -sS --cacert "$CERTS/ca.pem" "https://localhost:$SRV_PORT/"
+	assert_failure 35
+	run whirl-fetch -sS --cacert "$CERTS/ca.pem" "https://localhost:$SRV_PORT/"
+	assert_failure 35
+	run curl -sS "http://127.0.0.1:$SRV_PORT/"
+	assert_output fine
+}
+
+# The fds a process has open on 0, 1 and 2, as "0:/dev/null ...".
+std_fds_of() {
+	local fd out=
+	for fd in 0 1 2; do
+		out+="$fd:$(readlink "/proc/$1/fd/$fd") "
+	done
+	echo "${out% }"
+}
+
+@test "whirl-serve with fds 0, 1 and 2 closed: /dev/null on them, no socket there" {
+	port=$(free_port)
+	log=$BATS_TEST_TMPDIR/access.log
+	whirl-serve -p "$port" --access-log "$log" '/=text:fine\n' \
+	    <&- >&- 2>&- 3>&- 4>&- &
+	pid=$!
+	echo "$pid" >>"$BATS_TEST_TMPDIR/started.pids"
+	wait_for_port "$port"
+	run curl -sS "http://127.0.0.1:$port/"
+	assert_output fine
+	assert_equal "$(std_fds_of "$pid")" "0:/dev/null 1:/dev/null 2:/dev/null"
+	wait_for_line "$log" 'GET /'
+}
+
+@test "client tools with fds 0, 1 and 2 closed still run and exit as documented" {
+	start_server srv whirl-serve -q --print-port -p 0 '/=text:fine\n' \
+	    '/ws=ws-echo'
+	out=$BATS_TEST_TMPDIR/out
+	# -o takes the body; stdout and stderr are /dev/null.
+	whirl-fetch -o "$out" "http://127.0.0.1:$SRV_PORT/" <&- >&- 2>&-
+	assert_equal "$?" 0
+	assert_equal "$(cat "$out")" fine
+	# Nothing to send: whirl-ws closes normally and exits 0.
+	whirl-ws "ws://127.0.0.1:$SRV_PORT/ws" <&- >&- 2>&-
+	assert_equal "$?" 0
+	# whirl-socket: stdin closed reads as empty, the connection ends.
+	whirl-socket 127.0.0.1 "$SRV_PORT" <&- >&- 2>&-
+	assert_equal "$?" 0
+}
