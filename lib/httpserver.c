@@ -27,6 +27,7 @@
 #include "internal.h"
 #include "ioloop.h"
 #include "iostream.h"
+#include "log.h"
 #include "netutil.h"
 #include "tcpserver.h"
 
@@ -517,6 +518,18 @@ on_accept(struct whirl_tcpserver *tcp, struct whirl_stream *s,
 	deadline(c, srv->opts.idle_ms);
 }
 
+/* Out of descriptors: tcpserver backs off and says so at most once a
+ * second; the log is where an operator looks. */
+static void
+on_accept_error(struct whirl_tcpserver *tcp, int errnum, const char *msg,
+    void *arg)
+{
+	(void)tcp;
+	(void)errnum;
+	(void)arg;
+	whirl_log_warning("%s", msg);
+}
+
 struct whirl_httpserver *
 whirl_httpserver_new(struct whirl_loop *loop,
     const struct whirl_httpserver_opts *opts, whirl_request_cb cb, void *arg)
@@ -539,6 +552,7 @@ whirl_httpserver_new(struct whirl_loop *loop,
 	srv->cb = cb;
 	srv->arg = arg;
 	srv->tcp = whirl_tcpserver_new(loop, 0, on_accept, srv);
+	whirl_tcpserver_set_error_cb(srv->tcp, on_accept_error, srv);
 	if (srv->tcp == NULL) {
 		free(srv);
 		return NULL;

@@ -117,3 +117,44 @@ std_fds_of() {
 	whirl-socket 127.0.0.1 "$SRV_PORT" <&- >&- 2>&-
 	assert_equal "$?" 0
 }
+
+@test "out of descriptors: no spinning, a warning at most once a second, then service again" {
+	err=$BATS_TEST_TMPDIR/srv.err
+	# whirl-serve raises its soft limit to the hard one: set both.
+	(ulimit -n 40 && exec whirl-serve --print-port -p 0 '/=text:fine\n') \
+	    </dev/null 2>"$err" 3>&- 4>&- &
+	pid=$!
+	echo "$pid" >>"$BATS_TEST_TMPDIR/started.pids"
+	wait_for_line "$err" '^[0-9]+$'
+	port=$(head -n 1 "$err")
+	run /usr/bin/python3 - "$port" "$pid" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+
+def cpu_ticks():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+t0 = cpu_ticks()
+time.sleep(2.5)
+# A server spinning on EMFILE would burn about 250 ticks here.
+print("quiet" if cpu_ticks() - t0 <= 25 else "spinning")
+for s in held:
+    s.close()
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n\r\n", 1)[1].decode().strip())
+PY
+	assert_success
+	assert_output "$(printf 'quiet\nfine')"
+	n=$(grep -c "accept 127.0.0.1 port $port: Too many open files" "$err")
+	[ "$n" -ge 1 ] && [ "$n" -le 4 ]
+}
