@@ -158,3 +158,43 @@ PY
 	n=$(grep -c "accept 127.0.0.1 port $port: Too many open files" "$err")
 	[ "$n" -ge 1 ] && [ "$n" -le 4 ]
 }
+
+@test "a client that stops reading a large response: memory stays bounded, others are served" {
+	big=$BATS_TEST_TMPDIR/big.bin
+	truncate -s 256M "$big"
+	start_server srv whirl-serve -q --print-port -p 0 "/big=file:$big" \
+	    '/=text:fine\n'
+	run /usr/bin/python3 - "$SRV_PORT" "$SRV_PID" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+
+def rss_kib():
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+before = rss_kib()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(1.5)              # the server fills what the kernel takes
+peak = max(rss_kib() for _ in range(10) if time.sleep(0.05) is None)
+# 256 MiB held would be obvious; a few socket buffers are not.
+grew = peak - before
+print("bounded" if grew < 16 * 1024 else "grew by %d KiB" % grew)
+c = socket.create_connection(("127.0.0.1", port))
+c.settimeout(10)
+c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    chunk = c.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n\r\n", 1)[1].decode().strip())
+s.close()
+PY
+	assert_success
+	assert_output "$(printf 'bounded\nfine')"
+}
