@@ -56,6 +56,9 @@ start(struct prefork *pf, int i)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		/* Out of the terminal's process group: a ^C reaches the
+		 * supervisor alone, which passes it on once. */
+		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)        /* the supervisor is gone */
 			_exit(1);

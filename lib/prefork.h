@@ -18,7 +18,9 @@
  * loop (never one made before the fork) and serves the sockets of its
  * index, and the supervisor closes its copies (ops->forked) and opens new
  * ones for a replacement (ops->prepare).  A worker dies with the supervisor (PR_SET_PDEATHSIG), so a
- * killed supervisor does not leave a port served by orphans.
+ * killed supervisor does not leave a port served by orphans, and runs in
+ * a process group of its own, so a ^C on the terminal reaches the
+ * supervisor alone (which passes it on once).
  *
  * Ownership: nothing is allocated; what the caller built before the call
  * is copied into each worker by fork and stays the caller's in the
