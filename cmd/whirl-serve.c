@@ -3,12 +3,20 @@
  *     whirl-serve [options] [ROUTE...]
  *
  * Each ROUTE ("[METHODS ]PATTERN=KIND[:ARG]", web.h) becomes a route of
- * one whirl_app, tried in order; with none, the Tornado demo is served
- * (its /websocket is ws-echo, Tornado's EchoWebSocket).  Options map onto
- * httpserver limits, app and WebSocket settings and the log; the rest is
- * the loop.  A first SIGTERM closes WebSockets with 1001 and lets
- * requests in flight finish.  Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot
- * listen (or open its access log), 2 for a usage or route error.
+ * one whirl_app, tried in order, followed by those of --routes FILE; with
+ * none, the Tornado demo is served (its /websocket is ws-echo, Tornado's
+ * EchoWebSocket).  Options map onto httpserver limits, TLS, app and
+ * WebSocket settings and the log; the rest is the loop, in one process or
+ * in --processes workers under a supervisor (prefork.h).
+ *
+ * Signals: TERM or INT stops accepting, closes WebSockets with 1001 and
+ * lets requests in flight finish (--shutdown-timeout); a second one stops
+ * at once.  HUP reads the routes file again: new requests get the new
+ * routes, requests and WebSockets already running keep the old ones,
+ * which are freed when the last of them ends.  USR1 reopens the access
+ * log.  Exit status: 0 after a graceful stop, 1 when it cannot listen (or
+ * load its certificate or open its access log) or when a second signal
+ * cut the stop short, 2 for a usage or route error.
  */
 #include <err.h>
 #include <errno.h>
@@ -31,13 +39,19 @@
 #define EXIT_LISTEN     1
 #define EXIT_USAGE      2
 #define MAX_LISTENERS   16
+#define MAX_WORKERS     256
 #define BACKLOG         1024    /* bursts of connects (nginx: 511) */
 #define DRAIN_POLL_MS   10
-#define DRAIN_MAX_MS    10000   /* in-flight requests get this long */
+#define RETIRE_POLL_MS  100     /* how often old apps are checked */
 
 struct opts {
 	const char *address;
 	int port;
+	const char *routes_file;
+	const char *tls_cert, *tls_key;
+	int processes;                  /* -1: one process, no supervisor */
+	uint64_t shutdown_ms;
+	uint64_t exec_timeout_ms;
 	bool gzip, dotfiles, listing, quiet, verbose, print_port;
 	const char *cors;
 	const char *content_type;
@@ -52,14 +66,30 @@ struct opts {
 	size_t ws_max_message, ws_max_queue;
 };
 
+/* The listening sockets of one worker. */
+struct listen_set {
+	int fds[MAX_LISTENERS];
+	int n;
+};
+
 static struct opts o;
+static int nroutes_cli;
+static char **routes_cli;
+static struct whirl_tls_ctx *tls;
+static struct listen_set *sets;         /* one per worker */
+static int nsets;
+static int port;                        /* after port 0 was resolved */
+
+/* A worker's state. */
 static struct whirl_loop *loop;
 static struct whirl_httpserver *srv;
-static struct whirl_app *app;
-static struct whirl_signal *sigs[2];
-static struct whirl_timer *drain;
+static struct whirl_app *app;           /* new requests go here */
+static struct whirl_app **retired;      /* replaced by HUP, still busy */
+static size_t nretired;
+static struct whirl_signal *sigs[4];
+static struct whirl_timer *drain, *retire_timer;
 static uint64_t drain_start;
-static bool stopping;
+static int stops;
 
 static const char demo_page[] =
     "<!DOCTYPE html>\n"
@@ -107,16 +137,20 @@ usage_to(FILE *f, bool full)
 	fputs("A ROUTE is [METHODS ]PATTERN=KIND[:ARG], KIND one of:\n"
 	    "  text:STRING  file:PATH  dir:PATH  status:CODE[:BODY]  "
 	    "redirect:[CODE:]URL\n"
+	    "  exec:COMMAND  cgi:COMMAND\n"
 	    "  ws-echo[:PREFIX]  ws-exec:COMMAND  ws-broadcast\n"
 	    "With no ROUTE: the Tornado demo (GET / says Hello, world).\n"
 	    "Options:\n"
 	    "  -a, --address ADDR         listen on ADDR (127.0.0.1)\n"
-	    "      --access-log FILE      append the access log to FILE\n"
+	    "      --access-log FILE      append the access log to FILE "
+	    "(reopened on USR1)\n"
 	    "      --body-timeout SECS    a body may pause this long (60)\n"
 	    "      --content-type TYPE    of text: and status: bodies\n"
 	    "      --cors ORIGIN          allow cross-origin requests from "
 	    "ORIGIN\n"
 	    "      --dotfiles             serve names starting with '.'\n"
+	    "      --exec-timeout SECS    kill exec: and cgi: programs after "
+	    "(60)\n"
 	    "      --gzip                 compress text responses\n"
 	    "  -H, --header 'NAME: VALUE' add a header to every response\n"
 	    "      --head-timeout SECS    a request head must arrive within "
@@ -134,7 +168,16 @@ usage_to(FILE *f, bool full)
 	    "  -p, --port PORT            listen on PORT (8888; 0 picks one)\n"
 	    "      --print-port           print the port alone on stderr "
 	    "first\n"
+	    "      --processes N          N workers on the port (0: one per "
+	    "core)\n"
 	    "  -q, --quiet                no access log\n"
+	    "      --routes FILE          more routes, one per line "
+	    "(reread on HUP)\n"
+	    "      --shutdown-timeout SECS  let requests finish this long on "
+	    "TERM (10)\n"
+	    "      --tls-cert FILE        serve https with this certificate "
+	    "chain\n"
+	    "      --tls-key FILE         and this private key\n"
 	    "  -v, --verbose              debug lines\n"
 	    "      --version              print the version and exit\n"
 	    "      --ws-max-message SIZE  close with 1009 above (16M)\n"
@@ -142,7 +185,11 @@ usage_to(FILE *f, bool full)
 	    "far behind (1M)\n"
 	    "      --ws-no-deflate        no permessage-deflate\n"
 	    "      --ws-origin ORIGIN     also accept WebSockets from ORIGIN "
-	    "('*': any)\n", f);
+	    "('*': any)\n"
+	    "      --xheaders             trust X-Forwarded-For, X-Real-Ip "
+	    "and X-Forwarded-Proto\n"
+	    "Signals: TERM/INT stop gracefully, HUP rereads --routes, USR1 "
+	    "reopens --access-log.\n", f);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -163,10 +210,12 @@ usage_error(const char *fmt, ...)
 
 enum {
 	OPT_ACCESS_LOG = 256, OPT_BODY_TIMEOUT, OPT_CONTENT_TYPE, OPT_CORS,
-	OPT_DOTFILES, OPT_GZIP, OPT_HEAD_TIMEOUT, OPT_HELP, OPT_IDLE_TIMEOUT,
-	OPT_LISTING, OPT_LOG_FORMAT, OPT_MAX_BODY, OPT_MAX_FIELDS,
-	OPT_MAX_HEADER, OPT_MAX_LINE, OPT_PRINT_PORT, OPT_VERSION,
-	OPT_WS_MAX_MESSAGE, OPT_WS_MAX_QUEUE, OPT_WS_NO_DEFLATE, OPT_WS_ORIGIN
+	OPT_DOTFILES, OPT_EXEC_TIMEOUT, OPT_GZIP, OPT_HEAD_TIMEOUT, OPT_HELP,
+	OPT_IDLE_TIMEOUT, OPT_LISTING, OPT_LOG_FORMAT, OPT_MAX_BODY,
+	OPT_MAX_FIELDS, OPT_MAX_HEADER, OPT_MAX_LINE, OPT_PRINT_PORT,
+	OPT_PROCESSES, OPT_ROUTES, OPT_SHUTDOWN_TIMEOUT, OPT_TLS_CERT,
+	OPT_TLS_KEY, OPT_VERSION, OPT_WS_MAX_MESSAGE, OPT_WS_MAX_QUEUE,
+	OPT_WS_NO_DEFLATE, OPT_WS_ORIGIN, OPT_XHEADERS
 };
 
 static const struct option longopts[] = {
@@ -176,6 +225,7 @@ static const struct option longopts[] = {
 	{ "content-type", required_argument, NULL, OPT_CONTENT_TYPE },
 	{ "cors", required_argument, NULL, OPT_CORS },
 	{ "dotfiles", no_argument, NULL, OPT_DOTFILES },
+	{ "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
 	{ "gzip", no_argument, NULL, OPT_GZIP },
 	{ "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
 	{ "header", required_argument, NULL, 'H' },
@@ -189,13 +239,19 @@ static const struct option longopts[] = {
 	{ "max-request-line", required_argument, NULL, OPT_MAX_LINE },
 	{ "port", required_argument, NULL, 'p' },
 	{ "print-port", no_argument, NULL, OPT_PRINT_PORT },
+	{ "processes", required_argument, NULL, OPT_PROCESSES },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "routes", required_argument, NULL, OPT_ROUTES },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "ws-max-message", required_argument, NULL, OPT_WS_MAX_MESSAGE },
 	{ "ws-max-queue", required_argument, NULL, OPT_WS_MAX_QUEUE },
 	{ "ws-no-deflate", no_argument, NULL, OPT_WS_NO_DEFLATE },
 	{ "ws-origin", required_argument, NULL, OPT_WS_ORIGIN },
+	{ "xheaders", no_argument, NULL, OPT_XHEADERS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -210,6 +266,24 @@ parse_port(const char *s)
 	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 65535)
 		usage_error("bad port '%s' (0 to 65535)", s);
 	return (int)v;
+}
+
+/* A worker count: 0 (one per core) to MAX_WORKERS. */
+static int
+parse_count(const char *opt, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 ||
+	    v > MAX_WORKERS)
+		usage_error("bad %s '%s' (0 to %d)", opt, s, MAX_WORKERS);
+	if (v == 0)
+		v = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
+		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	return (int)(v < MAX_WORKERS ? v : MAX_WORKERS);
 }
 
 /* Seconds, fractions allowed ("0.5"), into milliseconds (> 0). */
@@ -258,6 +332,8 @@ parse_opts(int argc, char **argv)
 
 	o.address = "127.0.0.1";
 	o.port = 8888;
+	o.processes = -1;
+	o.shutdown_ms = 10000;
 	while ((c = getopt_long(argc, argv, "a:H:p:qv", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
@@ -296,6 +372,10 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_DOTFILES:
 			o.dotfiles = true;
+			break;
+		case OPT_EXEC_TIMEOUT:
+			o.exec_timeout_ms = parse_secs("--exec-timeout",
+			    optarg);
 			break;
 		case OPT_GZIP:
 			o.gzip = true;
@@ -342,6 +422,22 @@ parse_opts(int argc, char **argv)
 		case OPT_PRINT_PORT:
 			o.print_port = true;
 			break;
+		case OPT_PROCESSES:
+			o.processes = parse_count("--processes", optarg);
+			break;
+		case OPT_ROUTES:
+			o.routes_file = optarg;
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			o.shutdown_ms = parse_secs("--shutdown-timeout",
+			    optarg);
+			break;
+		case OPT_TLS_CERT:
+			o.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o.tls_key = optarg;
+			break;
 		case OPT_VERSION:
 			printf("whirl-serve %s\n", WHIRL_VERSION);
 			exit(0);
@@ -355,6 +451,9 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_WS_NO_DEFLATE:
 			o.ws_no_deflate = true;
+			break;
+		case OPT_XHEADERS:
+			o.http.xheaders = true;
 			break;
 		case OPT_WS_ORIGIN:
 			if (*optarg == '\0')
@@ -373,10 +472,15 @@ parse_opts(int argc, char **argv)
 	}
 	if (o.quiet && o.access_log != NULL)
 		usage_error("cannot use -q with --access-log");
+	if ((o.tls_cert == NULL) != (o.tls_key == NULL))
+		usage_error("--tls-cert and --tls-key go together");
+	routes_cli = argv + optind;
+	nroutes_cli = argc - optind;
 }
 
+
 /*
- * The application.
+ * The application: the command line's routes, then the file's.
  */
 
 static void
@@ -389,7 +493,7 @@ demo_page_cb(struct whirl_handler *h, void *arg)
 
 /* -H 'Name: value'; Server goes to the httpserver, which sends it. */
 static void
-add_header(const char *spec)
+add_header(struct whirl_app *a, const char *spec)
 {
 	const char *colon = strchr(spec, ':'), *v;
 	char name[256];
@@ -407,70 +511,238 @@ add_header(const char *spec)
 		o.http.server_header = v;
 		return;
 	}
-	if (whirl_app_set_header(app, name, v) == -1)
+	if (whirl_app_set_header(a, name, v) == -1)
 		usage_error("bad -H '%s': %s", spec, whirl_error());
 }
 
 static void
-build_app(int nroutes, char **routes)
+route_opts(struct whirl_route_opts *ro)
 {
-	struct whirl_route_opts ro = {
+	*ro = (struct whirl_route_opts){
 		.content_type = o.content_type, .dotfiles = o.dotfiles,
 		.listing = o.listing, .ws_no_deflate = o.ws_no_deflate,
 		.ws_origins = o.origins, .ws_max_message = o.ws_max_message,
-		.ws_max_queue = o.ws_max_queue
+		.ws_max_queue = o.ws_max_queue,
+		.exec_timeout_ms = o.exec_timeout_ms
 	};
+}
+
+/* Why build_app failed. */
+static char why[1024];
+
+/* The routes file: one route a line; blank lines and lines whose first
+ * non-blank is '#' are skipped, leading blanks too, trailing ones kept
+ * (they may be part of a text: body).  0, or -1 with the reason in why
+ * ("FILE:LINE: route ...: what"). */
+static int
+add_file_routes(struct whirl_app *a, const char *path,
+    const struct whirl_route_opts *ro)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *r;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
+
+	if (f == NULL) {
+		snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		r = line + strspn(line, " \t");
+		if (*r == '\0' || *r == '#')
+			continue;
+		if (whirl_app_add_route(a, r, ro) == -1) {
+			snprintf(why, sizeof(why), "%s:%d: %s", path, lineno,
+			    whirl_error());
+			rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* A new app from the command line and the routes file, or NULL with the
+ * reason in why. */
+static struct whirl_app *
+build_app(void)
+{
+	struct whirl_route_opts ro;
+	struct whirl_app *a = whirl_app_new();
 	int i;
 
-	app = whirl_app_new();
-	for (i = 0; i < nroutes; i++)
-		if (whirl_app_add_route(app, routes[i], &ro) == -1)
-			errx(EXIT_USAGE, "%s", whirl_error());
-	if (nroutes == 0) {
-		whirl_app_add_route(app, "GET /=text:Hello, world", &ro);
-		whirl_app_add(app, "GET", "/demo", demo_page_cb, NULL);
-		whirl_app_add_route(app, "/websocket=ws-echo:You said: ", &ro);
+	route_opts(&ro);
+	for (i = 0; i < nroutes_cli; i++)
+		if (whirl_app_add_route(a, routes_cli[i], &ro) == -1) {
+			snprintf(why, sizeof(why), "%s", whirl_error());
+			goto fail;
+		}
+	if (o.routes_file != NULL &&
+	    add_file_routes(a, o.routes_file, &ro) == -1)
+		goto fail;
+	if (nroutes_cli == 0 && o.routes_file == NULL) {
+		whirl_app_add_route(a, "GET /=text:Hello, world", &ro);
+		whirl_app_add(a, "GET", "/demo", demo_page_cb, NULL);
+		whirl_app_add_route(a, "/websocket=ws-echo:You said: ", &ro);
 	}
 	for (i = 0; (size_t)i < o.nheaders; i++)
-		add_header(o.headers[i]);
-	if (o.cors != NULL && whirl_app_set_cors(app, o.cors) == -1)
+		add_header(a, o.headers[i]);
+	if (o.cors != NULL && whirl_app_set_cors(a, o.cors) == -1)
 		usage_error("bad --cors '%s': %s", o.cors, whirl_error());
-	whirl_app_set_gzip(app, o.gzip);
-	whirl_app_set_log_format(app, o.log_format);
+	whirl_app_set_gzip(a, o.gzip);
+	whirl_app_set_log_format(a, o.log_format);
+	return a;
+fail:
+	whirl_app_free(a);
+	return NULL;
+}
+
+/* Every request goes to the current app (HUP may replace it). */
+static void
+on_request(struct whirl_request *req, void *arg)
+{
+	(void)arg;
+	whirl_app_handle(req, app);
+}
+
+static bool
+app_idle(const struct whirl_app *a)
+{
+	return whirl_app_pending(a) == 0 && whirl_app_websockets(a) == 0;
+}
+
+static void
+on_retire_tick(struct whirl_timer *t, void *arg)
+{
+	size_t i = 0;
+
+	(void)arg;
+	while (i < nretired) {
+		if (!app_idle(retired[i])) {
+			i++;
+			continue;
+		}
+		whirl_app_free(retired[i]);
+		retired[i] = retired[--nretired];
+	}
+	if (nretired == 0)
+		whirl_timer_stop(t);
+}
+
+static void
+reload_routes(void)
+{
+	struct whirl_app *a;
+
+	if (o.routes_file == NULL) {
+		whirl_log_info("SIGHUP: no --routes file to read");
+		return;
+	}
+	if ((a = build_app()) == NULL) {
+		whirl_log_error("SIGHUP: keeping the old routes: %s", why);
+		return;
+	}
+	retired = realloc(retired, (nretired + 1) * sizeof(*retired));
+	if (retired == NULL)
+		err(1, NULL);
+	retired[nretired++] = app;
+	app = a;
+	whirl_timer_start(retire_timer, RETIRE_POLL_MS, true);
+	whirl_log_info("SIGHUP: routes reloaded from %s", o.routes_file);
+}
+
+static size_t
+websockets_open(void)
+{
+	size_t i, n = whirl_app_websockets(app);
+
+	for (i = 0; i < nretired; i++)
+		n += whirl_app_websockets(retired[i]);
+	return n;
 }
 
 /*
- * Listening and stopping.
+ * Listening, in the supervisor (or the only process).
  */
 
 static void
-listen_all(void)
+announce(int fd)
 {
-	int fds[MAX_LISTENERS], n, i;
 	struct whirl_addr a;
 	char host[WHIRL_ADDR_STRLEN];
 	bool v6;
 
-	n = whirl_listen_host(o.address, o.port, AF_UNSPEC, BACKLOG, 0,
-	    fds, MAX_LISTENERS);
-	if (n == -1)
+	a.len = sizeof(a.ss);
+	if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) == -1)
+		err(EXIT_LISTEN, "getsockname");
+	whirl_addr_host((struct sockaddr *)&a.ss, a.len, host, sizeof(host));
+	v6 = a.ss.ss_family == AF_INET6;
+	fprintf(stderr, "%s: listening on %s://%s%s%s:%d/\n",
+	    program_invocation_short_name, tls != NULL ? "https" : "http",
+	    v6 ? "[" : "", host, v6 ? "]" : "", whirl_fd_local_port(fd));
+}
+
+static int
+open_set(struct listen_set *ls, int p)
+{
+	int flags = o.processes > 0 ? WHIRL_LISTEN_REUSEPORT : 0;
+
+	ls->n = whirl_listen_host(o.address, p, AF_UNSPEC, BACKLOG, flags,
+	    ls->fds, MAX_LISTENERS);
+	return ls->n == -1 ? -1 : 0;
+}
+
+static void
+close_set(struct listen_set *ls)
+{
+	while (ls->n > 0)
+		close(ls->fds[--ls->n]);
+}
+
+/* The first set resolves port 0; the others (one per worker) share the
+ * port through SO_REUSEPORT.  The start lines are printed once. */
+static void
+listen_all(void)
+{
+	int i;
+
+	nsets = o.processes > 0 ? o.processes : 1;
+	sets = calloc((size_t)nsets, sizeof(*sets));
+	if (sets == NULL)
+		err(1, NULL);
+	if (open_set(&sets[0], o.port) == -1)
 		errx(EXIT_LISTEN, "%s", whirl_error());
-	for (i = 0; i < n; i++) {
-		a.len = sizeof(a.ss);
-		if (getsockname(fds[i], (struct sockaddr *)&a.ss, &a.len) == -1)
-			err(EXIT_LISTEN, "getsockname");
-		if (i == 0 && o.print_port)
-			fprintf(stderr, "%d\n", whirl_fd_local_port(fds[i]));
-		whirl_addr_host((struct sockaddr *)&a.ss, a.len, host,
-		    sizeof(host));
-		v6 = a.ss.ss_family == AF_INET6;
-		fprintf(stderr, "%s: listening on http://%s%s%s:%d/\n",
-		    program_invocation_short_name, v6 ? "[" : "", host,
-		    v6 ? "]" : "", whirl_fd_local_port(fds[i]));
-		if (whirl_httpserver_add_fd(srv, fds[i]) == -1)
+	port = whirl_fd_local_port(sets[0].fds[0]);
+	for (i = 1; i < nsets; i++)
+		if (open_set(&sets[i], port) == -1)
 			errx(EXIT_LISTEN, "%s", whirl_error());
-	}
+	if (o.print_port)
+		fprintf(stderr, "%d\n", port);
+	for (i = 0; i < sets[0].n; i++)
+		announce(sets[0].fds[i]);
+	if (o.processes > 0)
+		fprintf(stderr, "%s: %d worker processes\n",
+		    program_invocation_short_name, o.processes);
 	fflush(stderr);
+}
+
+/*
+ * Serving, in each worker (or the only process).
+ */
+
+static void
+stop_now(void)
+{
+	whirl_timer_stop(drain);
+	whirl_loop_stop(loop);
 }
 
 static void
@@ -479,35 +751,149 @@ on_drain_tick(struct whirl_timer *t, void *arg)
 	(void)t;
 	(void)arg;
 	if ((whirl_httpserver_connections(srv) == 0 &&
-	    whirl_app_websockets(app) == 0) ||
-	    whirl_loop_now_ms(loop) - drain_start >= DRAIN_MAX_MS) {
-		whirl_timer_stop(drain);
-		whirl_loop_stop(loop);
-	}
+	    websockets_open() == 0) ||
+	    whirl_loop_now_ms(loop) - drain_start >= o.shutdown_ms)
+		stop_now();
 }
 
-/* The first signal stops accepting, lets requests in flight finish and
- * closes WebSockets (1001: going away); a second one stops at once. */
+static void
+close_websockets(void)
+{
+	size_t i;
+
+	whirl_app_close_websockets(app, WHIRL_WS_GOING_AWAY,
+	    "server shutting down");
+	for (i = 0; i < nretired; i++)
+		whirl_app_close_websockets(retired[i], WHIRL_WS_GOING_AWAY,
+		    "server shutting down");
+}
+
+/* The first TERM or INT closes the listeners (new connections are
+ * refused), lets requests in flight finish and closes WebSockets with
+ * 1001 (going away); a second one stops at once. */
+static void
+on_stop_signal(int signo)
+{
+	whirl_log_debug("signal %d: %s", signo, stops > 0 ? "stopping now" :
+	    "finishing requests in flight");
+	if (stops++ > 0) {
+		stop_now();
+		return;
+	}
+	whirl_httpserver_stop_accepting(srv);
+	close_websockets();
+	drain_start = whirl_loop_now_ms(loop);
+	whirl_timer_start(drain, DRAIN_POLL_MS, true);
+	on_drain_tick(drain, NULL);
+}
+
 static void
 on_signal(struct whirl_signal *s, int signo, void *arg)
 {
 	(void)s;
 	(void)arg;
-	whirl_log_debug("signal %d: %s", signo, stopping ? "stopping now" :
-	    "finishing requests in flight");
-	if (stopping) {
-		whirl_loop_stop(loop);
-		return;
+	switch (signo) {
+	case SIGHUP:
+		reload_routes();
+		break;
+	case SIGUSR1:
+		if (whirl_log_reopen_access() == -1)
+			whirl_log_error("SIGUSR1: %s", whirl_error());
+		break;
+	default:
+		on_stop_signal(signo);
 	}
-	stopping = true;
-	whirl_httpserver_stop_accepting(srv);
-	whirl_app_close_websockets(app, WHIRL_WS_GOING_AWAY,
-	    "server shutting down");
-	drain_start = whirl_loop_now_ms(loop);
-	drain = whirl_timer_new(loop, on_drain_tick, NULL);
-	whirl_timer_start(drain, DRAIN_POLL_MS, true);
-	on_drain_tick(drain, NULL);
 }
+
+/* Everything goes, in order, so that valgrind finds nothing: handlers
+ * still streaming see their connection closed and finish on the loop's
+ * last turns, WebSockets still open are dropped and programs reaped there
+ * too. */
+static void
+serve_cleanup(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		whirl_signal_free(sigs[i]);
+	whirl_timer_free(drain);
+	whirl_timer_free(retire_timer);
+	whirl_httpserver_free(srv);
+	whirl_app_drop_websockets(app);
+	for (i = 0; i < nretired; i++)
+		whirl_app_drop_websockets(retired[i]);
+	whirl_loop_run(loop);
+	for (i = 0; i < nretired; i++)
+		whirl_app_free(retired[i]);
+	free(retired);
+	whirl_app_free(app);
+	whirl_loop_free(loop);
+}
+
+static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+
+/* Serve the sockets of set `index` until stopped: 0 after a graceful
+ * stop, 1 after a second signal. */
+static int
+serve(int index, void *arg)
+{
+	size_t i;
+	int j;
+
+	(void)arg;
+	for (j = 0; j < nsets; j++)
+		if (j != index)
+			close_set(&sets[j]);
+	if ((loop = whirl_loop_new()) == NULL)
+		errx(1, "%s", whirl_error());
+	if ((srv = whirl_httpserver_new(loop, &o.http, on_request, NULL)) ==
+	    NULL)
+		errx(1, "%s", whirl_error());
+	for (j = 0; j < sets[index].n; j++)
+		if (whirl_httpserver_add_fd(srv, sets[index].fds[j]) == -1)
+			errx(EXIT_LISTEN, "%s", whirl_error());
+	sets[index].n = 0;              /* the server owns them now */
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		if ((sigs[i] = whirl_signal_new(loop, handled[i], on_signal,
+		    NULL)) == NULL)
+			errx(1, "%s", whirl_error());
+	drain = whirl_timer_new(loop, on_drain_tick, NULL);
+	retire_timer = whirl_timer_new(loop, on_retire_tick, NULL);
+	if (whirl_loop_run(loop) == -1)
+		errx(1, "%s", whirl_error());
+	serve_cleanup();
+	return stops > 1 ? 1 : 0;
+}
+
+/*
+ * Workers (--processes): the supervisor opens a replacement's sockets
+ * before the fork and closes its copies after, so that a dead worker's
+ * sockets leave the SO_REUSEPORT group with it.
+ */
+
+static int
+prepare_worker(int index, void *arg)
+{
+	(void)arg;
+	if (sets[index].n > 0)
+		return 0;
+	if (open_set(&sets[index], port) == -1) {
+		whirl_log_error("worker %d: %s", index, whirl_error());
+		return -1;
+	}
+	return 0;
+}
+
+static void
+worker_forked(int index, void *arg)
+{
+	(void)arg;
+	close_set(&sets[index]);
+}
+
+static const struct whirl_prefork_ops worker_ops = {
+	prepare_worker, serve, worker_forked
+};
 
 /* One descriptor per connection: take all the hard limit allows. */
 static void
@@ -521,30 +907,25 @@ raise_fd_limit(void)
 	}
 }
 
-/* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
-
-/* Everything goes, in order, so that valgrind finds nothing: handlers
- * still streaming see their connection closed and finish on the loop's
- * last turns, WebSockets still open are dropped and ws-exec programs
- * reaped there too. */
 static void
-cleanup(void)
+load_tls(void)
 {
-	whirl_signal_free(sigs[0]);
-	whirl_signal_free(sigs[1]);
-	whirl_timer_free(drain);
-	whirl_httpserver_free(srv);
-	whirl_app_drop_websockets(app);
-	whirl_loop_run(loop);
-	whirl_app_free(app);
-	whirl_loop_free(loop);
-	free(o.headers);
-	free(o.origins);
+	struct whirl_tls_server_opts to = {
+		.cert_file = o.tls_cert, .key_file = o.tls_key
+	};
+
+	if (o.tls_cert == NULL)
+		return;
+	if ((tls = whirl_tls_server_new(&to)) == NULL)
+		errx(EXIT_LISTEN, "%s", whirl_error());
+	o.http.tls = tls;
 }
 
 int
 main(int argc, char **argv)
 {
+	int rc;
+
 	if (whirl_std_fds_open() == -1)
 		_exit(1);
 	parse_opts(argc, argv);
@@ -553,21 +934,23 @@ main(int argc, char **argv)
 	whirl_log_set_level(o.verbose ? WHIRL_LOG_DEBUG : WHIRL_LOG_INFO);
 	if (o.quiet)
 		whirl_log_set_access_fd(-1);
-	build_app(argc - optind, argv + optind);
+	if ((app = build_app()) == NULL)
+		errx(EXIT_USAGE, "%s", why);
 	if (o.access_log != NULL && whirl_log_open_access(o.access_log) == -1)
 		errx(EXIT_LISTEN, "%s", whirl_error());
-	if ((loop = whirl_loop_new()) == NULL)
-		errx(1, "%s", whirl_error());
-	if ((srv = whirl_httpserver_new(loop, &o.http, whirl_app_handle,
-	    app)) == NULL)
-		errx(1, "%s", whirl_error());
+	load_tls();
 	listen_all();
-	sigs[0] = whirl_signal_new(loop, SIGINT, on_signal, NULL);
-	sigs[1] = whirl_signal_new(loop, SIGTERM, on_signal, NULL);
-	if (sigs[0] == NULL || sigs[1] == NULL)
-		errx(1, "%s", whirl_error());
-	if (whirl_loop_run(loop) == -1)
-		errx(1, "%s", whirl_error());
-	cleanup();
-	return 0;
+	if (o.processes > 0) {
+		rc = whirl_prefork(o.processes, &worker_ops, NULL);
+		if (rc == -1)
+			errx(1, "%s", whirl_error());
+		whirl_app_free(app);
+	} else {
+		rc = serve(0, NULL);
+	}
+	whirl_tls_ctx_free(tls);
+	free(sets);
+	free(o.headers);
+	free(o.origins);
+	return rc;
 }

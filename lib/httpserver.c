@@ -842,6 +842,23 @@ whirl_response_finish(struct whirl_request *req)
 }
 
 void
+whirl_response_abort(struct whirl_request *req)
+{
+	struct conn *c = req->c;
+
+	if (req->finished)
+		return;
+	req->finished = true;
+	request_free(req);
+	if (c == NULL)
+		return;
+	c->req = NULL;
+	c->dispatched = false;
+	whirl_stream_set_water(c->s, 0, NULL, NULL);
+	linger_close(c);        /* what is queued goes, then FIN: no end */
+}
+
+void
 whirl_response_send(struct whirl_request *req, int status,
     const struct whirl_headers *headers, const void *body, size_t len)
 {

@@ -119,6 +119,11 @@ int whirl_response_start(struct whirl_request *req, int status,
 int whirl_response_write(struct whirl_request *req, const void *data,
     size_t len);
 void whirl_response_finish(struct whirl_request *req);
+/* End a started response as failed: what was written still goes out,
+ * then the connection closes without the body's proper end (no last
+ * chunk, or fewer bytes than Content-Length), so the client sees the
+ * response cut short.  Releases the request, as finish does. */
+void whirl_response_abort(struct whirl_request *req);
 /* start + write + finish. */
 void whirl_response_send(struct whirl_request *req, int status,
     const struct whirl_headers *headers, const void *body, size_t len);

@@ -1099,6 +1099,43 @@ transport_write(struct whirl_stream *s)
 	return plain_write(s);
 }
 
+/* A pair stream's reader is gone (EPIPE), yet its other end may still
+ * have output for us: a child that exits without reading all its input.
+ * With HALF_CLOSE only writing ends, as a shutdown would: queued output
+ * is dropped, its callbacks told, and reading goes on.  False when the
+ * stream must fail whole (one fd, no HALF_CLOSE, a relay writing). */
+static bool
+lose_write_side(struct whirl_stream *s)
+{
+	struct write_req *w;
+
+	if (!(s->flags & WHIRL_STREAM_HALF_CLOSE) || s->wfd == s->rfd ||
+	    s->rfd < 0 || s->dst_relay != NULL)
+		return false;
+	event_del(s->wev);
+	if (!(s->flags & WHIRL_STREAM_BORROW_FD))
+		close(s->wfd);
+	else
+		fcntl(s->wfd, F_SETFL, s->wfd_fl);
+	s->wfd = -1;
+	s->shut_wanted = s->shut_done = true;
+	if (s->out != NULL)
+		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+	while ((w = s->wq_head) != NULL) {
+		s->wq_head = w->next;
+		if (s->wq_head == NULL)
+			s->wq_tail = &s->wq_head;
+		if (w->cb != NULL)
+			w->cb(s, errtext(s, EPIPE), w->arg);
+		free(w);
+		if (s->freed)
+			return true;
+	}
+	if (s->read_eof)
+		stream_close(s, 0);
+	return true;
+}
+
 /* Write what is queued.  Returns with s possibly gone (callers check
  * s->freed under enter/leave). */
 static void
@@ -1129,6 +1166,8 @@ flush(struct whirl_stream *s)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			goto blocked;
+		if (n == -1 && errno == EPIPE && lose_write_side(s))
+			return;
 		stream_fail(s, n == 0 ? EPIPE : errno);
 		return;
 	}

@@ -13,7 +13,10 @@
  *     request (method, target, address) is released by the finish;
  *   - a WebSocket of a ws-* route is a wsconn in its route's list from
  *     the upgrade until its close callback (ws-exec: until its program
- *     was reaped too); app->nws counts them for a server going away.
+ *     is over too); app->nws counts them for a server going away;
+ *   - exec: and cgi: routes are handler routes whose state and callback
+ *     are webexec.c's (r->exec); app->nhandlers counts the unfinished
+ *     handlers of every route, for whirl_app_pending.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -21,7 +24,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pcre2.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,7 @@
 #include "process.h"
 #include "static.h"
 #include "web.h"
+#include "web_internal.h"
 #include "websocket.h"
 
 /* Tornado 6.1's web.py logs from this line; its users grep for it. */
@@ -53,11 +56,10 @@
 #define DRAIN_POLL_MS     1
 #define DEFAULT_TYPE      "text/html; charset=UTF-8"
 #define TEXT_TYPE         "text/plain; charset=utf-8"
-#define KINDS             "text, file, dir, status, redirect, ws-echo, " \
-			  "ws-exec, ws-broadcast"
+#define KINDS             "text, file, dir, status, redirect, exec, cgi, " \
+			  "ws-echo, ws-exec, ws-broadcast"
 #define WS_MAX_MESSAGE    (16u * 1024 * 1024)   /* websocket.h's default */
 #define WS_MAX_QUEUE      (1024u * 1024)
-#define WS_KILL_MS        2000  /* a ws-exec program's grace after TERM */
 
 enum rkind {
 	R_HANDLER,                      /* whirl_app_add's callback */
@@ -88,6 +90,8 @@ struct route {
 	char *location;
 	/* dir: and file: */
 	struct whirl_static *st;
+	/* exec: and cgi: */
+	struct whirl__exec *exec;
 	/* R_WS: the prefix or command is body/blen */
 	struct whirl_app *app;
 	enum whirl_route_kind ws_kind;
@@ -109,11 +113,13 @@ struct whirl_app {
 	struct whirl_handler *free_list;
 	size_t nfree;
 	size_t nws;                     /* open wsconns, all routes */
+	size_t nhandlers;               /* unfinished */
 };
 
 struct cap {
 	size_t off, len;                /* decoded, in cbuf */
 	size_t roff, rlen;              /* as sent, in cbuf */
+	size_t pos;                     /* where it was in the path */
 	bool set;
 };
 
@@ -141,8 +147,8 @@ struct whirl_handler {
 };
 
 static const char *const kind_names[] = {
-	"text", "file", "dir", "status", "redirect", "ws-echo", "ws-exec",
-	"ws-broadcast"
+	"text", "file", "dir", "status", "redirect", "exec", "cgi", "ws-echo",
+	"ws-exec", "ws-broadcast"
 };
 
 /* Fields the server frames or adds itself. */
@@ -414,6 +420,7 @@ route_free(struct route *r)
 	whirl_headers_free(r->gzhead);
 	free(r->location);
 	whirl_static_free(r->st);
+	whirl__exec_free(r->exec);
 	if (r->origins != NULL)
 		for (i = 0; r->origins[i] != NULL; i++)
 			free(r->origins[i]);
@@ -997,6 +1004,7 @@ take_captures(struct whirl_handler *h, const char *path, struct route *r)
 		c->set = g != NULL;
 		if (!c->set)
 			continue;
+		c->pos = (size_t)(g - path);
 		c->roff = used;
 		c->rlen = len;
 		memcpy(h->cbuf + used, g, len);
@@ -1034,6 +1042,7 @@ handler_get(struct whirl_app *app, struct whirl_request *req,
 		h->headers = whirl_headers_new();
 		h->out = evbuffer_new();
 	}
+	app->nhandlers++;
 	h->req = req;
 	h->route = r;
 	h->status = 200;
@@ -1054,6 +1063,7 @@ handler_release(struct whirl_handler *h)
 {
 	struct whirl_app *app = h->app;
 
+	app->nhandlers--;
 	if (h->z != NULL) {
 		deflateEnd(h->z);
 		free(h->z);
@@ -1276,6 +1286,40 @@ whirl_handler_capture_named(const struct whirl_handler *h, const char *name,
 	i = pcre2_substring_number_from_name(h->route->code,
 	    (PCRE2_SPTR)name);
 	return i < 0 ? NULL : whirl_handler_capture(h, (size_t)i, len);
+}
+
+const char *
+whirl__handler_pattern(const struct whirl_handler *h)
+{
+	return h->route->pattern;
+}
+
+bool
+whirl__handler_group_name(const struct whirl_handler *h, size_t k,
+    const char **name, size_t *group)
+{
+	const pcre2_code *code = h->route->code;
+	uint32_t count, size;
+	PCRE2_SPTR table;
+
+	if (code == NULL ||
+	    pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count) != 0 ||
+	    k >= count)
+		return false;
+	pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &size);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+	table += k * size;
+	*group = (size_t)table[0] << 8 | table[1];
+	*name = (const char *)table + 2;
+	return true;
+}
+
+long
+whirl__handler_capture_pos(const struct whirl_handler *h, size_t i)
+{
+	if (i >= h->ncaps || !h->caps[i].set)
+		return -1;
+	return (long)h->caps[i].pos;
 }
 
 /*
@@ -1555,6 +1599,22 @@ whirl_handler_send_error(struct whirl_handler *h, int status)
 	whirl_handler_finish(h);
 }
 
+void
+whirl_handler_abort(struct whirl_handler *h)
+{
+	struct whirl_request *req = h->req;
+
+	if (!h->started) {
+		whirl_handler_send_error(h, 500);
+		return;
+	}
+	emit_buffered(h, Z_SYNC_FLUSH);
+	log_access(h->app, req, h->status, whirl_response_bytes(req),
+	    &h->t0);
+	whirl_response_abort(req);
+	handler_release(h);
+}
+
 size_t
 whirl_handler_pending(const struct whirl_handler *h)
 {
@@ -1750,9 +1810,14 @@ parse_arg(struct whirl_route_spec *spec, const char *route, const char *arg)
 			return route_err(spec, route,
 			    "ws-echo: PREFIX is not UTF-8");
 		return 0;
+	case WHIRL_ROUTE_EXEC:
+	case WHIRL_ROUTE_CGI:
 	case WHIRL_ROUTE_WS_EXEC:
-		if (arg == NULL || *arg == '\0')
-			return route_err(spec, route, "ws-exec: needs a COMMAND");
+		if (arg == NULL || *arg == '\0') {
+			snprintf(msg, sizeof(msg), "%s: needs a COMMAND",
+			    kind_names[spec->kind]);
+			return route_err(spec, route, msg);
+		}
 		break;
 	case WHIRL_ROUTE_WS_BROADCAST:
 		if (arg != NULL)
@@ -1996,9 +2061,7 @@ struct wsconn {
 /* A ws-exec connection: a wsconn first, and its program. */
 struct wsexec {
 	struct wsconn c;
-	struct whirl_loop *loop;
-	struct whirl_process *p;
-	struct whirl_timer *kill;       /* SIGKILL after WS_KILL_MS */
+	struct whirl__prog *p;
 	bool exited, eof, paused, reading;
 };
 
@@ -2038,10 +2101,8 @@ conn_free(struct wsconn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	r->app->nws--;
-	if ((x = exec_of(c)) != NULL) {
-		whirl_timer_free(x->kill);
-		whirl_process_free(x->p);
-	}
+	if ((x = exec_of(c)) != NULL)
+		whirl__prog_free(x->p);     /* SIGTERM unless over */
 	whirl_ws_free(c->ws);
 	free(c);
 }
@@ -2070,27 +2131,12 @@ exec_read(struct wsconn *c)
 	if (x->reading || x->paused || x->eof)
 		return;
 	x->reading = true;
-	whirl_stream_read_until(whirl_process_stream(x->p), "\n", 1,
+	whirl_stream_read_until(whirl__prog_stream(x->p), "\n", 1,
 	    c->route->ws_max, exec_line, c);
 }
 
-/* Both ends seen (exit and EOF): the socket closes with 1000; without a
- * client any more, the connection is over. */
-static void
-exec_maybe_done(struct wsconn *c)
-{
-	struct wsexec *x = exec_of(c);
-
-	if (!x->exited)
-		return;
-	if (c->ws == NULL)
-		conn_free(c);
-	else if (x->eof)
-		conn_close(c, WHIRL_WS_NORMAL, "");
-}
-
 /* A line of output, without its "\n" or "\r\n": text when it is UTF-8,
- * since a text message must be. */
+ * since a text message must be.  Dropped once the client is gone. */
 static void
 exec_send(struct wsconn *c, const char *data, size_t len)
 {
@@ -2108,9 +2154,10 @@ exec_line(struct whirl_stream *s, const char *data, size_t len,
     const char *err, void *arg)
 {
 	struct wsconn *c = arg;
+	struct wsexec *x = exec_of(c);
 
 	(void)s;
-	exec_of(c)->reading = false;
+	x->reading = false;
 	if (err == NULL) {
 		exec_send(c, data, len);
 		exec_read(c);
@@ -2123,63 +2170,48 @@ exec_line(struct whirl_stream *s, const char *data, size_t len,
 	} else if (len > 0) {
 		exec_send(c, data, len);    /* the last line, unterminated */
 	}
-	exec_of(c)->eof = true;
-	exec_maybe_done(c);
+	x->eof = true;
+	whirl__prog_out_eof(x->p);      /* may end it: exec_over */
 }
 
+/* The program is over: the socket closes with 1000; without a client
+ * any more, the connection is over too. */
 static void
-exec_exit(struct whirl_process *p, int status, void *arg)
+exec_over(struct whirl__prog *p, int status, void *arg)
 {
 	struct wsconn *c = arg;
 
 	(void)p;
-	whirl_log_debug("ws-exec: pid %d exited, status %d",
-	    (int)whirl_process_pid(p), status);
+	(void)status;
 	exec_of(c)->exited = true;
-	exec_maybe_done(c);
+	if (c->ws == NULL)
+		conn_free(c);
+	else
+		conn_close(c, WHIRL_WS_NORMAL, "");
 }
 
-static void
-exec_kill_now(struct whirl_timer *t, void *arg)
-{
-	struct wsconn *c = arg;
-
-	(void)t;
-	whirl_process_kill(exec_of(c)->p, SIGKILL);
-}
-
-/* The client left: the program's stdin closes, its group gets SIGTERM,
- * then SIGKILL if it is still there after WS_KILL_MS. */
+/* The client left: the program's stdin closes, its group gets SIGTERM
+ * (SIGKILL after a grace); its output is read on, and dropped, until it
+ * is over. */
 static void
 exec_stop(struct wsconn *c)
 {
 	struct wsexec *x = exec_of(c);
-	struct whirl_stream *ps = whirl_process_stream(x->p);
 
-	if (x->reading)
-		whirl_stream_cancel_read(ps);
-	x->reading = false;
-	x->eof = true;
-	whirl_stream_shutdown(ps);
-	whirl_process_kill(x->p, SIGTERM);
-	if (x->kill == NULL)
-		x->kill = whirl_timer_new(x->loop, exec_kill_now, c);
-	whirl_timer_start(x->kill, WS_KILL_MS, false);
+	whirl_stream_shutdown(whirl__prog_stream(x->p));
+	whirl__prog_stop(x->p);
+	x->paused = false;
+	exec_read(c);
 }
 
 static void
-exec_start(struct wsconn *c, struct whirl_loop *loop,
-    const char *const *args, const char *const *env)
+exec_start(struct wsconn *c, struct whirl_loop *loop, char **args,
+    char **env)
 {
-	struct whirl_process_options po = {
-		.args = args, .env = env,
-		.stderr_mode = WHIRL_PROCESS_STDERR_INHERIT,
-		.stream_flags = WHIRL_STREAM_HALF_CLOSE
-	};
 	struct wsexec *x = exec_of(c);
 
-	x->loop = loop;
-	x->p = whirl_process_new(loop, c->route->body, &po, exec_exit, c);
+	x->p = whirl__prog_new(loop, c->route->body, c->route->pattern, args,
+	    env, exec_over, c);
 	if (x->p == NULL) {
 		whirl_log_error("ws-exec: %s", whirl_error());
 		x->exited = x->eof = true;
@@ -2187,52 +2219,6 @@ exec_start(struct wsconn *c, struct whirl_loop *loop,
 		return;
 	}
 	exec_read(c);
-}
-
-/* The captures, decoded, as $1...; a group that took no part is "". */
-static char **
-exec_args(struct whirl_app *app, const char *path, const struct route *r)
-{
-	char **v = whirl__xcalloc((size_t)r->ngroups + 1, sizeof(*v));
-	const char *g;
-	uint32_t i;
-	size_t len;
-
-	for (i = 1; r->code != NULL && i <= r->ngroups; i++) {
-		g = raw_group(app, path, i, &len);
-		v[i - 1] = whirl__xmalloc(g != NULL ? len + 1 : 1);
-		if (g != NULL)
-			unquote(g, len, v[i - 1]);
-		else
-			v[i - 1][0] = '\0';
-	}
-	return v;
-}
-
-/* websocketd's CGI-style variables, the few a line program uses. */
-static char **
-exec_env(struct whirl_request *req)
-{
-	char **v = whirl__xcalloc(5, sizeof(*v));
-
-	if (asprintf(&v[0], "REMOTE_ADDR=%s",
-	    whirl_request_remote_ip(req)) == -1 ||
-	    asprintf(&v[1], "REMOTE_PORT=%d",
-	    whirl_request_remote_port(req)) == -1 ||
-	    asprintf(&v[2], "QUERY_STRING=%s", whirl_request_query(req)) == -1 ||
-	    asprintf(&v[3], "REQUEST_URI=%s", whirl_request_target(req)) == -1)
-		abort();
-	return v;
-}
-
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
 }
 
 /* The WebSocket's side, for every kind. */
@@ -2281,7 +2267,7 @@ ws_message(struct whirl_ws *ws, bool binary, const char *data, size_t len,
 		x = exec_of(c);
 		if (x->p == NULL || x->exited)
 			break;
-		ps = whirl_process_stream(x->p);
+		ps = whirl__prog_stream(x->p);
 		whirl_stream_write(ps, data, len, NULL, NULL);
 		whirl_stream_write(ps, "\n", 1, NULL, NULL);
 		/* Nor can it wait for a program slow to read its input. */
@@ -2373,14 +2359,19 @@ ws_open(struct whirl_app *app, struct whirl_request *req, struct route *r,
 {
 	struct whirl_loop *loop = whirl_request_loop(req);
 	char **args = NULL, **env = NULL;
+	struct whirl_handler *h;
 	struct wsconn *c;
 	struct whirl_ws *ws;
 	int one = 1;
 
 	log_access(app, req, ws_status(req, r), 0, t0);
 	if (r->ws_kind == WHIRL_ROUTE_WS_EXEC) {
-		args = exec_args(app, whirl_request_path(req), r);
-		env = exec_env(req);
+		/* $1.. and variables as exec: makes them, from a handler. */
+		h = handler_get(app, req, r, t0);
+		args = whirl__prog_args(h);
+		env = whirl__prog_env(h, false);
+		whirl_request_set_close_cb(req, NULL, NULL);
+		handler_release(h);
 	}
 	c = conn_new(r);
 	ws = whirl_ws_accept(req, &r->wsa, &ws_handler, c);
@@ -2393,11 +2384,10 @@ ws_open(struct whirl_app *app, struct whirl_request *req, struct route *r,
 		setsockopt(whirl_stream_fd(whirl_ws_stream(ws)), IPPROTO_TCP,
 		    TCP_NODELAY, &one, sizeof(one));
 		if (args != NULL)
-			exec_start(c, loop, (const char *const *)args,
-			    (const char *const *)env);
+			exec_start(c, loop, args, env);
 	}
-	strv_free(args);
-	strv_free(env);
+	whirl__strv_free(args);
+	whirl__strv_free(env);
 }
 
 static int
@@ -2437,20 +2427,25 @@ add_ws(struct whirl_app *app, struct whirl_route_spec *spec,
 static void
 ws_route_close(struct route *r)
 {
-	struct wsconn *c;
-	struct wsexec *x;
-
-	while ((c = r->conns) != NULL) {
-		if ((x = exec_of(c)) != NULL && x->p != NULL && !x->exited)
-			whirl_process_kill(x->p, SIGTERM);
-		conn_free(c);
-	}
+	while (r->conns != NULL)
+		conn_free(r->conns);
 }
 
 size_t
 whirl_app_websockets(const struct whirl_app *app)
 {
 	return app->nws;
+}
+
+size_t
+whirl_app_pending(const struct whirl_app *app)
+{
+	size_t i, n = app->nhandlers;
+
+	for (i = 0; i < app->n; i++)
+		if (app->routes[i]->exec != NULL)
+			n += whirl__exec_running(app->routes[i]->exec);
+	return n;
 }
 
 void
@@ -2517,6 +2512,15 @@ whirl_app_add_route(struct whirl_app *app, const char *route,
 	case WHIRL_ROUTE_FILE:
 	case WHIRL_ROUTE_DIR:
 		ret = add_static(app, &spec, opts, r);
+		break;
+	case WHIRL_ROUTE_EXEC:
+	case WHIRL_ROUTE_CGI:
+		r->exec = whirl__exec_new(spec.kind == WHIRL_ROUTE_CGI,
+		    spec.arg, r->pattern, opts);
+		r->kind = R_HANDLER;
+		r->cb = whirl__exec_serve;
+		r->arg = r->exec;
+		ret = app_push(app, r);
 		break;
 	case WHIRL_ROUTE_WS_ECHO:
 	case WHIRL_ROUTE_WS_EXEC:

@@ -30,8 +30,9 @@
  * The route strings of whirl-serve, "[METHODS ]PATTERN=KIND[:ARG]", are
  * parsed here too (whirl_route_parse) and installed with their built-in
  * handlers (whirl_app_add_route): text, file, dir, status and redirect,
- * and the WebSocket kinds ws-echo, ws-exec and ws-broadcast.  Static files
- * themselves are static.h's; WebSocket framing is websocket.h's.
+ * programs as routes (exec and cgi), and the WebSocket kinds ws-echo,
+ * ws-exec and ws-broadcast.  Static files themselves are static.h's;
+ * WebSocket framing is websocket.h's; child processes are process.h's.
  *
  * WebSockets: a ws-* route answers the upgrade (websocket.h's
  * whirl_ws_accept: 101, or Tornado's 400, 426 or 403) and then owns the
@@ -42,11 +43,13 @@
  * Ownership: the caller owns the app and frees it after the httpserver
  * that feeds it (no handler may be unfinished then), and after its
  * WebSockets were closed or dropped and the loop ran them out (a
- * WebSocket's last frame and a ws-exec program's exit need the loop).  The app copies
- * patterns, methods and header values.  A handler belongs to the app from
- * the route callback until whirl_handler_finish (or send_error, redirect),
- * which releases it: the pointer is invalid afterwards.  Strings a handler
- * returns live until it is finished.
+ * WebSocket's last frame and a program's exit need the loop): once
+ * whirl_app_pending and whirl_app_websockets are both 0, freeing it
+ * leaves nothing behind.  The app copies patterns, methods and header
+ * values.  A handler belongs to the app from the route callback until
+ * whirl_handler_finish (or send_error, redirect, abort), which releases
+ * it: the pointer is invalid afterwards.  Strings a handler returns live
+ * until it is finished.
  */
 #ifndef WHIRL_WEB_H
 #define WHIRL_WEB_H
@@ -89,7 +92,8 @@ int whirl_app_add(struct whirl_app *app, const char *methods,
 
 /* Options of the built-in route kinds (whirl_app_add_route). */
 struct whirl_route_opts {
-	const char *content_type;  /* text: and status: bodies; NULL:
+	const char *content_type;  /* text:, status: and exec: bodies,
+				      and cgi: ones without a type; NULL:
 				      "text/plain; charset=utf-8" */
 	bool dotfiles;             /* dir: serve names starting with '.' */
 	bool listing;              /* dir: list a directory without index */
@@ -108,7 +112,7 @@ struct whirl_route_opts {
 
 /* Parse a whirl-serve route string and add it with its built-in handler
  * (opts may be NULL).  Returns the route's index, or -1 with whirl_error()
- * naming the route: "route '/x=exec:ls': unknown kind 'exec'". */
+ * naming the route: "route '/x=run:ls': unknown kind 'run'". */
 int whirl_app_add_route(struct whirl_app *app, const char *route,
     const struct whirl_route_opts *opts);
 
@@ -139,6 +143,13 @@ void whirl_app_close_websockets(struct whirl_app *app, int code,
 /* Drop them all at once, without a handshake; ws-exec programs get
  * SIGTERM (SIGKILL two seconds later) and count until they exit. */
 void whirl_app_drop_websockets(struct whirl_app *app);
+
+/* Work in flight that still needs the loop: handlers not yet finished,
+ * plus programs of exec: and cgi: routes not yet over (a program whose
+ * client left is still stopping); a request with its program counts
+ * twice.  0 when there is none: with no WebSocket either, the app may
+ * then be freed (after a reload, say) without cutting anything short. */
+size_t whirl_app_pending(const struct whirl_app *app);
 
 /* The httpserver's request callback; arg is the app. */
 void whirl_app_handle(struct whirl_request *req, void *arg);
@@ -239,6 +250,11 @@ void whirl_handler_redirect(struct whirl_handler *h, const char *url,
  * far stay (Allow, Retry-After, WWW-Authenticate), except that
  * Content-Type becomes the page's and Content-Encoding goes. */
 void whirl_handler_send_error(struct whirl_handler *h, int status);
+/* The response failed after its head was sent: what was written still
+ * goes out, then the connection closes without the body's end (no last
+ * chunk), so the client sees it cut short, not complete.  Before the
+ * head, this is whirl_handler_send_error(h, 500).  Releases h. */
+void whirl_handler_abort(struct whirl_handler *h);
 
 /* Output queued for the client and not yet taken by the kernel, and a
  * way to wait for it to drain below low (for streaming): cb fires once,
@@ -266,6 +282,11 @@ bool whirl_handler_connection_closed(const struct whirl_handler *h);
  *                          error page
  *   redirect:[CODE:]URL    301 (or CODE) to URL with {0} (the path) and
  *                          {1}.. or {name} (captures) substituted
+ *   exec:COMMAND           a program per request (below): the body is
+ *                          its stdout, streamed, as text/plain (or
+ *                          content_type); no head is parsed
+ *   cgi:COMMAND            a CGI program (RFC 3875; below): its output
+ *                          is a head, a blank line, then the body
  *   ws-echo[:PREFIX]       a WebSocket that sends each message back, after
  *                          PREFIX (escaped as text; valid UTF-8); a client
  *                          with more than ws_max_message + 1 MiB of
@@ -284,6 +305,51 @@ bool whirl_handler_connection_closed(const struct whirl_handler *h);
  *                          closed with 1008
  *
  * A ws-* route without METHODS answers GET only.
+ *
+ * Programs (exec:, cgi:; ws-exec's are started the same way).  Each
+ * request runs `/bin/sh -c COMMAND sh CAP1 CAP2 ...` in a process group
+ * of its own, with no fd of ours but its pipes.  The captures,
+ * percent-decoded (cut at a NUL byte; "" for a group that took no part),
+ * are $1, $2, ...; each named group is also CAPTURE_name in its
+ * environment, with REQUEST_METHOD, REQUEST_URI, QUERY_STRING,
+ * REMOTE_ADDR (whirl_handler_remote_ip: behind a proxy with xheaders,
+ * the client the proxy names) and REMOTE_PORT.  The request body is its
+ * stdin, then EOF.  Its stdout is sent as it comes, each read a chunk,
+ * and read only while the client keeps up.  Each line of its stderr is a
+ * warning in the log, "PATTERN: line".  HEAD runs it and sends no body.
+ *
+ * Exit status 0 finishes the response (an empty 200 when it printed
+ * nothing).  A non-zero status or a signal before any body was sent is a
+ * 502 with Tornado's page; after, the connection closes without the
+ * body's end (no last chunk), so the client sees the response cut
+ * short.  A program still running exec_timeout_ms after it started gets
+ * SIGTERM on its process group, SIGKILL two seconds later, and the
+ * answer is a 504 (or a cut-short body); a client that leaves stops it
+ * the same way.  The response ends once the program has exited and
+ * closed its stdout and stderr: a background child that holds them
+ * holds the response until the timeout.
+ *
+ * cgi: adds RFC 3875's variables: GATEWAY_INTERFACE=CGI/1.1,
+ * SERVER_SOFTWARE, SERVER_PROTOCOL, SERVER_NAME (Host without its port,
+ * else our host name), SERVER_PORT, SCRIPT_NAME and PATH_INFO, both
+ * decoded (when group 1 took part: the path before it and the group;
+ * else the whole path and ""), CONTENT_LENGTH (when the request has a
+ * body), CONTENT_TYPE (when it has one), HTTPS=on over TLS, and each
+ * request header as HTTP_NAME (upper case, '-' as '_', repeats joined
+ * with ", "), except Content-Type, Content-Length, Proxy (so that
+ * HTTP_PROXY never comes from a client: httpoxy) and names with other
+ * characters than letters, digits and '-'.  No HTTP_ variable of the
+ * server's own environment is passed on.  The output opens with a head:
+ * "Name: value" lines up to a blank line (LF or CRLF), 64 KiB at most.
+ * "Status: CODE [REASON]" is the status (the reason sent is the
+ * server's); Location without Status is a 302 (never followed inside the
+ * server); Content-Type is the body's (without one: as exec:); other
+ * fields are sent as given, except those the server frames
+ * (Content-Length, Transfer-Encoding, Connection, Date, Server), which
+ * are dropped.  A head too long or without its blank line, a line that
+ * is not a field with a token for a name, a value holding CR or NUL, or
+ * a bad Status is a 502 (nothing of the head is sent) and stops the
+ * program.
  */
 
 enum whirl_route_kind {
@@ -292,6 +358,8 @@ enum whirl_route_kind {
 	WHIRL_ROUTE_DIR,
 	WHIRL_ROUTE_STATUS,
 	WHIRL_ROUTE_REDIRECT,
+	WHIRL_ROUTE_EXEC,
+	WHIRL_ROUTE_CGI,
 	WHIRL_ROUTE_WS_ECHO,
 	WHIRL_ROUTE_WS_EXEC,
 	WHIRL_ROUTE_WS_BROADCAST

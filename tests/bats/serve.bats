@@ -349,12 +349,12 @@ Content-Length: 87
 }
 
 @test "route errors: exit 2, the route shown" {
-	run whirl-serve '/x=exec:ls'
+	run whirl-serve '/x=run:ls'
 	assert_failure 2
-	assert_output "whirl-serve: route '/x=exec:ls': unknown kind 'exec' (kinds: text, file, dir, status, redirect, ws-echo, ws-exec, ws-broadcast)"
+	assert_output "whirl-serve: route '/x=run:ls': unknown kind 'run' (kinds: text, file, dir, status, redirect, exec, cgi, ws-echo, ws-exec, ws-broadcast)"
 	run whirl-serve '/x'
 	assert_failure 2
-	assert_output "whirl-serve: route '/x': no =KIND (text, file, dir, status, redirect, ws-echo, ws-exec, ws-broadcast)"
+	assert_output "whirl-serve: route '/x': no =KIND (text, file, dir, status, redirect, exec, cgi, ws-echo, ws-exec, ws-broadcast)"
 	run whirl-serve '/x=ws-exec'
 	assert_failure 2
 	assert_output "whirl-serve: route '/x=ws-exec': ws-exec: needs a COMMAND"

@@ -15,6 +15,7 @@
 #include "whirl.h"
 #include "static.h"
 #include "web.h"
+#include "web_internal.h"
 #include "unit.h"
 
 /*
@@ -73,6 +74,13 @@ static const struct parse_case parse_ok[] = {
 	    WHIRL_ROUTE_WS_EXEC, "echo \"$1\"", 9, 0, false },
 	{ "GET /room=ws-broadcast", "GET", "/room", WHIRL_ROUTE_WS_BROADCAST,
 	    NULL, 0, 0, false },
+	/* Commands are kept as typed: no escapes, '=' and ':' included. */
+	{ "/run/(\\w+)=exec:echo \"$1\" a=b:c\\n", NULL, "/run/(\\w+)",
+	    WHIRL_ROUTE_EXEC, "echo \"$1\" a=b:c\\n", 17, 0, false },
+	{ "POST /cgi(/.*)?=cgi:./env.cgi", "POST", "/cgi(/.*)?",
+	    WHIRL_ROUTE_CGI, "./env.cgi", 9, 0, false },
+	{ "/x=exec=text:y", NULL, "/x=exec", WHIRL_ROUTE_TEXT, "y", 1, 0,
+	    false },
 };
 
 TEST(route_strings_split)
@@ -100,14 +108,16 @@ TEST(route_strings_split)
 	}
 }
 
-#define KINDS "text, file, dir, status, redirect, ws-echo, ws-exec, " \
-	"ws-broadcast"
+#define KINDS "text, file, dir, status, redirect, exec, cgi, ws-echo, " \
+	"ws-exec, ws-broadcast"
 
 static const struct {
 	const char *route, *err;
 } parse_bad[] = {
-	{ "/x=exec:ls", "route '/x=exec:ls': unknown kind 'exec' (kinds: "
+	{ "/x=run:ls", "route '/x=run:ls': unknown kind 'run' (kinds: "
 	    KINDS ")" },
+	{ "/x=exec", "route '/x=exec': exec: needs a COMMAND" },
+	{ "/x=cgi:", "route '/x=cgi:': cgi: needs a COMMAND" },
 	{ "/x=ws", "route '/x=ws': unknown kind 'ws' (kinds: " KINDS ")" },
 	{ "/x", "route '/x': no =KIND (" KINDS ")" },
 	{ "/x=Text:a", "route '/x=Text:a': no =KIND (" KINDS ")" },
@@ -282,6 +292,113 @@ TEST(redirect_templates)
 	    NULL);
 	CHECK(whirl_redirect_expand("/{1x}", "/p", caps, 3, lookup, NULL) ==
 	    NULL);
+}
+
+/*
+ * CGI heads.
+ */
+
+TEST(cgi_head_ends_at_the_first_blank_line)
+{
+	static const struct {
+		const char *data;
+		size_t end;
+	} cases[] = {
+		{ "A: b\n\nbody", 6 },
+		{ "A: b\r\n\r\nbody", 8 },
+		{ "A: b\nC: d\r\n\n\n", 12 },
+		{ "\nbody", 1 },
+		{ "\r\n", 2 },
+		{ "A: b\n", 0 },
+		{ "A: b\r\n\r", 0 },
+		{ "A: b\rx\n", 0 },
+		{ "", 0 },
+	};
+	const char *two = "A: b\r\n\r\nrest";
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_EQ_INT(whirl__cgi_head_end(cases[i].data,
+		    strlen(cases[i].data), 0), cases[i].end);
+	/* Arriving in pieces: each call looks on from the last. */
+	CHECK_EQ_INT(whirl__cgi_head_end(two, 5, 0), 0);
+	CHECK_EQ_INT(whirl__cgi_head_end(two, 6, 5), 0);
+	CHECK_EQ_INT(whirl__cgi_head_end(two, 7, 6), 0);
+	CHECK_EQ_INT(whirl__cgi_head_end(two, 8, 7), 8);
+}
+
+/* The fields of a parsed head as "Name=value|...". */
+static const char *
+head_fields(const char *block, int *status)
+{
+	static char out[512];
+	struct whirl_headers *h = whirl_headers_new();
+	const char *n, *v;
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	if (whirl__cgi_head_parse(block, strlen(block), status, h) == -1) {
+		snprintf(out, sizeof(out), "error: %s", whirl_error());
+		whirl_headers_free(h);
+		return out;
+	}
+	for (i = 0; whirl_headers_at(h, i, &n, &v) && used < sizeof(out);
+	    i++)
+		used += (size_t)snprintf(out + used, sizeof(out) - used,
+		    "%s%s=%s", i > 0 ? "|" : "", n, v);
+	whirl_headers_free(h);
+	return out;
+}
+
+TEST(cgi_heads_parsed_and_refused)
+{
+	struct whirl_headers *h;
+	int st;
+
+	CHECK_EQ_STR(head_fields("Status: 404 Not Found\r\nContent-Type: "
+	    "application/json\r\nX-A:  1 \r\nSet-Cookie: a=1\n"
+	    "Set-Cookie: b=2\nX-Empty:\n\n", &st),
+	    "Content-Type=application/json|X-A=1|Set-Cookie=a=1|"
+	    "Set-Cookie=b=2|X-Empty=");
+	CHECK_EQ_INT(st, 404);
+	/* Location alone is a 302; with a Status, that Status. */
+	CHECK_EQ_STR(head_fields("Location: /else\n\n", &st),
+	    "Location=/else");
+	CHECK_EQ_INT(st, 302);
+	CHECK_EQ_STR(head_fields("Location: /else\nStatus: 201\n\n", &st),
+	    "Location=/else");
+	CHECK_EQ_INT(st, 201);
+	CHECK_EQ_STR(head_fields("\n", &st), "");
+	CHECK_EQ_INT(st, 0);
+	/* What the server frames is its own. */
+	CHECK_EQ_STR(head_fields("Content-Length: 9\nTransfer-Encoding: x\n"
+	    "Connection: close\nDate: x\nServer: x\nX-B: 2\n\n", &st),
+	    "X-B=2");
+	/* Nothing of a bad head may be sent. */
+	CHECK_EQ_STR(head_fields("X-A: a\rb\n\n", &st),
+	    "error: CR or NUL in the value of X-A");
+	CHECK_EQ_STR(head_fields("X-A: a\r\r\n\n", &st),
+	    "error: CR or NUL in the value of X-A");
+	CHECK_EQ_STR(head_fields("X A: b\n\n", &st),
+	    "error: not a header line: 'X A: b'");
+	CHECK_EQ_STR(head_fields("X-A: b\n folded\n\n", &st),
+	    "error: not a header line: ' folded'");
+	CHECK_EQ_STR(head_fields("no colon\n\n", &st),
+	    "error: not a header line: 'no colon'");
+	CHECK_EQ_STR(head_fields(": x\n\n", &st),
+	    "error: not a header line: ': x'");
+	CHECK_EQ_STR(head_fields("Status: 99\n\n", &st),
+	    "error: bad Status '99'");
+	CHECK_EQ_STR(head_fields("Status: 600\n\n", &st),
+	    "error: bad Status '600'");
+	CHECK_EQ_STR(head_fields("Status: 1000\n\n", &st),
+	    "error: bad Status '1000'");
+	CHECK_EQ_STR(head_fields("Status: 101 Switching\n\n", &st),
+	    "error: bad Status '101 Switching'");
+	h = whirl_headers_new();
+	CHECK_EQ_INT(whirl__cgi_head_parse("X: a\0b\n\n", 9, &st, h), -1);
+	CHECK_EQ_STR(whirl_error(), "CR or NUL in the value of X");
+	whirl_headers_free(h);
 }
 
 /*
@@ -1195,6 +1312,217 @@ TEST(websocket_exec_killed_when_the_client_leaves)
 	whirl_loop_free(loop);
 }
 
+/* A chunked body decoded into buf; *ended: its last chunk came. */
+static const char *
+dechunk(const char *r, bool *ended)
+{
+	static char buf[4096];
+	const char *p = strstr(r, "\r\n\r\n");
+	size_t used = 0;
+	long n;
+	char *end;
+
+	*ended = false;
+	buf[0] = '\0';
+	if (p == NULL)
+		return buf;
+	for (p += 4; *p != '\0'; p = end + 2 + n + 2) {
+		n = strtol(p, &end, 16);
+		if (end == p || strncmp(end, "\r\n", 2) != 0 ||
+		    used + (size_t)n >= sizeof(buf) ||
+		    strlen(end + 2) < (size_t)n + 2)
+			break;
+		if (n == 0) {
+			*ended = true;
+			break;
+		}
+		memcpy(buf + used, end + 2, (size_t)n);
+		buf[used += (size_t)n] = '\0';
+	}
+	return buf;
+}
+
+#define STREAMED "HTTP/1.1 200 OK\r\n" \
+	"Content-Type: text/plain; charset=utf-8\r\n" \
+	"Server: whirl/" WHIRL_VERSION "\r\n" \
+	"Connection: close\r\n" \
+	"Transfer-Encoding: chunked\r\n\r\n"
+
+#define PAGE502 "HTTP/1.1 502 Bad Gateway\r\n" \
+	"Content-Type: text/html; charset=UTF-8\r\n" \
+	"Server: whirl/" WHIRL_VERSION "\r\n" \
+	"Connection: close\r\n" \
+	"Content-Length: 73\r\n\r\n" \
+	"<html><title>502: Bad Gateway</title><body>502: Bad Gateway" \
+	"</body></html>"
+
+TEST(exec_and_cgi_answer_by_their_program)
+{
+	struct whirl_app *app = whirl_app_new();
+	struct whirl_route_opts o = { .exec_timeout_ms = 300 };
+	enum whirl_log_level level = whirl_log_get_level();
+	bool ended;
+
+	whirl_log_set_level(WHIRL_LOG_OFF);
+	whirl_app_add_route(app, "/e/(?P<word>[^/]+)/(x)?=exec:printf "
+	    "'%s %s [%s] %s|' \"$1\" \"$CAPTURE_word\" \"$2\" $#; cat", &o);
+	whirl_app_add_route(app, "/part=exec:printf partial; exit 3", &o);
+	whirl_app_add_route(app, "/early=exec:printf oops >&2; exit 4", &o);
+	whirl_app_add_route(app, "/none=exec:true", &o);
+	whirl_app_add_route(app, "/slow=exec:exec sleep 30", &o);
+	whirl_app_add_route(app, "/cgi=cgi:printf 'Status: 201\\nX-A: 1\\n"
+	    "\\nmade'", &o);
+	whirl_app_add_route(app, "/bad=cgi:printf 'X-A: a\\rb\\n\\nbody'", &o);
+
+	exchange(app, "POST /e/a%20b/ HTTP/1.1\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\nin");
+	CHECK(strncmp(undated(reply), STREAMED, strlen(STREAMED)) == 0);
+	CHECK_EQ_STR(dechunk(reply, &ended), "a b a b [] 2|in");
+	CHECK(ended);
+	CHECK_EQ_INT(whirl_app_pending(app), 0);
+
+	/* Output, then a failure: the body never ends. */
+	exchange(app, "GET /part HTTP/1.1" CLOSE);
+	CHECK(strncmp(undated(reply), STREAMED, strlen(STREAMED)) == 0);
+	CHECK_EQ_STR(dechunk(reply, &ended), "partial");
+	CHECK(!ended);
+
+	CHECK_EQ_STR(undated(exchange(app, "GET /early HTTP/1.1" CLOSE)),
+	    PAGE502);
+	CHECK_EQ_STR(undated(exchange(app, "GET /none HTTP/1.1" CLOSE)),
+	    "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Server: whirl/" WHIRL_VERSION "\r\n"
+	    "Connection: close\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK(strstr(exchange(app, "GET /slow HTTP/1.1" CLOSE),
+	    "HTTP/1.1 504 Gateway Timeout\r\n") == reply);
+	CHECK_EQ_INT(whirl_app_pending(app), 0);
+
+	CHECK_EQ_STR(undated(exchange(app, "GET /cgi HTTP/1.1" CLOSE)),
+	    "HTTP/1.1 201 Created\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "X-A: 1\r\n"
+	    "Server: whirl/" WHIRL_VERSION "\r\n"
+	    "Connection: close\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "4\r\nmade\r\n0\r\n\r\n");
+	/* Nothing of a bad head is sent. */
+	CHECK_EQ_STR(undated(exchange(app, "GET /bad HTTP/1.1" CLOSE)),
+	    PAGE502);
+	CHECK_EQ_INT(whirl_app_pending(app), 0);
+	whirl_log_set_level(level);
+	whirl_app_free(app);
+}
+
+/* Two clients at once: the first asks for a program that says
+ * "started" and runs on; once it has, the second asks how much is
+ * pending.  Each client's answer in its own buffer. */
+struct pclient {
+	const char *request;
+	char got[1024];
+	size_t len;
+	struct whirl_stream *s;
+	bool done;
+};
+
+static struct pclient pa, pb;
+
+static void pclient_open(struct pclient *c);
+
+static void
+pclient_read(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	struct pclient *c = arg;
+
+	(void)s;
+	if (len > 0 && c->len + len < sizeof(c->got)) {
+		memcpy(c->got + c->len, data, len);
+		c->got[c->len += len] = '\0';
+	}
+	if (c == &pa && pb.request == NULL && strstr(pa.got, "started")) {
+		pb.request = "GET /pending HTTP/1.1" CLOSE;
+		pclient_open(&pb);
+	}
+	if (data == NULL || err != NULL) {
+		c->done = true;
+		if (pa.done && pb.done)
+			whirl_loop_stop(loop);
+	}
+}
+
+static void
+pclient_connected(struct whirl_connect *cn, struct whirl_stream *s,
+    int errnum, const char *err, void *arg)
+{
+	struct pclient *c = arg;
+
+	(void)cn;
+	(void)errnum;
+	CHECK(err == NULL);
+	if (s == NULL) {
+		whirl_loop_stop(loop);
+		return;
+	}
+	c->s = s;
+	whirl_stream_write(s, c->request, strlen(c->request), NULL, NULL);
+	whirl_stream_read_until_close(s, pclient_read, c);
+}
+
+static void
+pclient_open(struct pclient *c)
+{
+	struct whirl_addr a;
+
+	whirl_addr_parse_literal("127.0.0.1", whirl_httpserver_port(srv),
+	    AF_INET, &a);
+	whirl_tcp_connect(loop, (struct sockaddr *)&a.ss, a.len, NULL,
+	    pclient_connected, c);
+}
+
+static void
+show_pending(struct whirl_handler *h, void *arg)
+{
+	whirl_handler_printf(h, "pending %zu", whirl_app_pending(arg));
+	whirl_handler_finish(h);
+}
+
+TEST(pending_counts_handlers_and_programs_in_flight)
+{
+	struct whirl_app *app = whirl_app_new();
+	struct whirl_route_opts o = { .exec_timeout_ms = 500 };
+	enum whirl_log_level level = whirl_log_get_level();
+	struct whirl_timer *guard;
+
+	whirl_log_set_level(WHIRL_LOG_OFF);
+	whirl_app_add_route(app, "/run=exec:echo started; exec sleep 30", &o);
+	whirl_app_add(app, NULL, "/pending", show_pending, app);
+	CHECK_EQ_INT(whirl_app_pending(app), 0);
+	memset(&pa, 0, sizeof(pa));
+	memset(&pb, 0, sizeof(pb));
+	pa.request = "GET /run HTTP/1.1" CLOSE;
+	loop = whirl_loop_new();
+	srv = whirl_httpserver_new(loop, NULL, whirl_app_handle, app);
+	CHECK(whirl_httpserver_listen(srv, "127.0.0.1", 0, AF_INET, 0) > 0);
+	guard = whirl_timer_new(loop, on_guard, NULL);
+	whirl_timer_start(guard, 10000, false);
+	pclient_open(&pa);
+	whirl_loop_run(loop);
+	/* /run's handler and program, and /pending's own handler. */
+	CHECK(strstr(pb.got, "\r\n\r\npending 3") != NULL);
+	CHECK(strstr(pa.got, "started") != NULL);
+	whirl_stream_free(pa.s);
+	whirl_stream_free(pb.s);
+	whirl_httpserver_free(srv);
+	whirl_timer_free(guard);
+	whirl_loop_run(loop);           /* until the program is reaped */
+	CHECK_EQ_INT(whirl_app_pending(app), 0);
+	whirl_loop_free(loop);
+	whirl_log_set_level(level);
+	whirl_app_free(app);
+}
+
 int
 main(void)
 {
@@ -1202,6 +1530,8 @@ main(void)
 	whirl_log_set_access_fd(-1);
 	RUN(route_strings_split);
 	RUN(route_strings_refused_with_the_route_shown);
+	RUN(cgi_head_ends_at_the_first_blank_line);
+	RUN(cgi_heads_parsed_and_refused);
 	RUN(add_route_checks_patterns_groups_and_dirs);
 	RUN(routes_are_tried_in_order_anchored_on_the_raw_path);
 	RUN(redirect_templates);
@@ -1218,5 +1548,7 @@ main(void)
 	RUN(client_gone_before_the_answer);
 	RUN(websocket_routes_echo_exec_broadcast_and_going_away);
 	RUN(websocket_exec_killed_when_the_client_leaves);
+	RUN(exec_and_cgi_answer_by_their_program);
+	RUN(pending_counts_handlers_and_programs_in_flight);
 	return unit_done();
 }
