@@ -168,4 +168,4 @@ clean:
 format:
 	clang-format -i lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h
 
--include $(LIB_OBJS:.o=.d) $(TOOLS:%=$(BUILD)/cmd/%.d)
+-include $(LIB_OBJS:.o=.d) $(TOOLS:$(BUILD)/%=$(BUILD)/cmd/%.d) $(UNITS:=.d)

@@ -3,13 +3,20 @@
  *
  *     whirl-fetch [options] URL...
  *
- * Options become one whirl_http_request per URL; the URLs are fetched in
- * turn on one whirl_httpclient, so keep-alive connections carry from one
- * to the next.  The body goes raw to stdout (or -o FILE, written to a
- * temporary name and renamed when complete, so that a file is complete or
- * absent); -w prints a summary after each transfer.  The exit status is
- * curl's for the last transfer (or the first failing one with
- * --fail-early): see the EXIT STATUS table in whirl-fetch(1).
+ * Each URL argument is a curl glob (lib/urlglob) that gives one or more
+ * transfers; each transfer is one whirl_http_request on a single
+ * whirl_httpclient, so keep-alive connections carry from one to the
+ * next.  Transfers run one after another, or with -Z up to
+ * --parallel-max at once on the one loop.  A transfer that fails in a way
+ * --retry covers is started again after curl's backoff.
+ *
+ * The body goes raw to stdout (or to -o FILE, written to a temporary name
+ * and renamed when complete, so that a file is complete or absent; with
+ * -C the file is appended to instead).  On a terminal, JSON is indented
+ * and heads coloured (lib/pretty), and a file being written gets a
+ * progress bar on stderr (lib/progress).  -w prints a summary after each
+ * transfer.  The exit status is curl's: see EXIT STATUS in
+ * whirl-fetch(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -30,20 +37,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "whirl.h"
-#include "httpclient.h"
+#include <event2/buffer.h>
 
+#include "whirl.h"
+#include "form.h"
+#include "httpclient.h"
+#include "pretty.h"
+#include "progress.h"
+#include "urlglob.h"
+#include "writeout.h"
+
+#define EXIT_UNSUPPORTED 1
 #define EXIT_USAGE      2
 #define EXIT_URL        3
 #define EXIT_HTTP       22
 #define EXIT_WRITE      23
+#define EXIT_READ       26
+#define EXIT_RANGE      33
 #define EXIT_CERT_LOCAL 58
 #define EXIT_CACERT     77
+
+#define PARALLEL_MAX    300             /* curl's ceiling for -Z */
+#define RETRY_SLEEP_MAX (10 * 60 * 1000)  /* curl's backoff stops here */
+#define JSON_MAX        (8 << 20)       /* indented only up to this size */
+#define METER_MS        200             /* progress redraws */
+#define PRETTY_FMT      0x100           /* with WHIRL_PRETTY_COLOR: indent */
 
 struct output {                 /* -o FILE, -O, or stdout */
 	const char *path;       /* NULL: stdout */
 	bool remote_name;       /* -O */
 };
+
+enum pretty { PRETTY_AUTO, PRETTY_ALL, PRETTY_COLORS, PRETTY_FORMAT,
+	PRETTY_NONE };
 
 struct opts {
 	const char *method;
@@ -54,31 +80,57 @@ struct opts {
 	size_t data_len;
 	bool has_data, json, get, head, include, verbose, silent, show_error;
 	bool fail, fail_with_body, fail_early, location, trusted, compressed;
-	bool raw, insecure, print_body, tornado_headers;
+	bool raw, insecure, print_body, tornado_headers, globoff, parallel;
+	bool remote_name_all, no_progress, retry_all, retry_connrefused;
+	bool resume, resume_auto;
 	const char *user, *user_agent, *cacert, *cert, *key, *proxy, *noproxy;
-	const char *proxy_host, *proxy_port, *unix_socket;
+	const char *proxy_host, *proxy_port, *unix_socket, *range;
 	const char *dump_header, *write_out, *cookie, *cookie_jar;
 	char **resolve;
 	size_t nresolve;
 	int family, max_redirs;
-	uint64_t connect_ms, max_ms;
+	enum pretty pretty;
+	uint64_t connect_ms, max_ms, resume_from;
+	uint64_t retry_delay_ms, retry_max_ms;
+	long retry;
+	size_t parallel_max;
+	struct whirl_form *form;
 	struct output *outs;
 	size_t nouts;
+	const char **uploads;   /* -T, one per URL like -o */
+	size_t nuploads;
 	char **urls;
 	size_t nurls;
 };
 
-/* One transfer's state. */
+/* One transfer: a URL of a glob, with its output, through every retry.
+ * The fields after `attempt` belong to the current try. */
 struct xfer {
-	size_t i;
-	char *url;
+	struct xfer *prev, *next;       /* running */
+	size_t urlnum;                  /* the URL argument it came from */
+	char *url;                      /* scheme added, -G's data added */
 	struct output out;
-	int fd;                 /* body destination, -1 until opened */
-	char *final_path, *tmp_path;
+	char *out_path;                 /* -o's name after #N, owned */
+	const char *upload;             /* -T FILE */
 	char *user;                     /* -u's name, split off */
+	long retries_left;
+	uint64_t retry_sleep_ms, retry_start_ms, retry_after_ms;
+	struct whirl_timer *retry_timer;
+
+	int attempt;
+	struct whirl_fetch *f;          /* NULL between tries */
+	struct whirl_stream *upload_stream;  /* -T - */
+	struct whirl_headers *hdrs;     /* when this try adds a Range */
+	int fd;                         /* body destination, -1 until opened */
+	char *final_path, *tmp_path;
+	int slot;                       /* in tmp_slots, or -1 */
+	uint64_t resume_from, got;
 	bool raw_chunked, failed_http, write_failed, not_modified;
-	int write_errno;
-	int exit;
+	bool discard;                   /* this answer's body is not kept */
+	bool will_retry;                /* ... because it will be tried again */
+	int exit;                       /* decided (and reported) already */
+	struct whirl_progress_bar *bar;
+	struct evbuffer *json;          /* a JSON body held to indent it */
 };
 
 static struct opts o;
@@ -86,12 +138,26 @@ static struct whirl_loop *loop;
 static struct whirl_httpclient *client;
 static struct whirl_tls_ctx *tls;
 static struct whirl_cookie_jar *jar;
-static struct xfer x;
+static struct whirl_headers *prepared;
 static FILE *dump;
 static int final_exit;
 static char *write_out_fmt;
-static volatile sig_atomic_t have_tmp;
-static char tmp_for_signal[4096];
+static int pretty_flags;                /* WHIRL_PRETTY_COLOR, PRETTY_FMT */
+static bool stdout_file;                /* a regular file: a bar for it */
+static struct whirl_progress *meter;
+static struct whirl_timer *meter_timer;
+
+/* The transfers: those running, and where the next one comes from. */
+static struct xfer *running;
+static size_t nrunning;
+static bool stopping, filling;
+static size_t next_arg;
+static struct whirl_urlglob *next_glob;
+
+/* Temporary files for the signal handler to remove: one slot per
+ * transfer that may run at once. */
+static char *volatile *tmp_slots;
+static size_t ntmp_slots;
 
 /*
  * Messages and usage.
@@ -111,6 +177,8 @@ usage_to(FILE *f, bool full)
 	    "  -A, --user-agent NAME       send User-Agent: NAME\n"
 	    "  -b, --cookie DATA|FILE      send cookies (name=value) or read "
 	    "a cookie file\n"
+	    "  -C, --continue-at OFFSET|-  resume at OFFSET (-: the file's "
+	    "size)\n"
 	    "  -c, --cookie-jar FILE       write cookies to FILE at the end\n"
 	    "      --cacert FILE           verify servers with the CAs in "
 	    "FILE\n"
@@ -126,11 +194,15 @@ usage_to(FILE *f, bool full)
 	    "(name=, @file)\n"
 	    "  -D, --dump-header FILE      write response heads to FILE\n"
 	    "  -e, --referer URL           send Referer: URL\n"
+	    "  -F, --form NAME=VALUE       multipart POST (@file, <file, "
+	    ";type=, ;filename=)\n"
+	    "      --form-string NAME=VALUE  ... VALUE taken literally\n"
 	    "  -f, --fail                  exit 22 on HTTP errors, no body\n"
 	    "      --fail-early            stop at the first failing URL\n"
 	    "      --fail-with-body        exit 22 on HTTP errors, with the "
 	    "body\n"
 	    "  -G, --get                   put the data in the query, GET\n"
+	    "  -g, --globoff               no {} and [] globbing in URLs\n"
 	    "  -H, --header 'NAME: VALUE'  add a field ('NAME:' removes, "
 	    "'NAME;' empty)\n"
 	    "  -h, --help                  print this help and exit\n"
@@ -145,13 +217,28 @@ usage_to(FILE *f, bool full)
 	    "hosts\n"
 	    "  -m, --max-time SECS         give up after SECS in all\n"
 	    "      --max-redirs N          follow at most N redirects (50)\n"
+	    "      --no-progress-meter     no progress bar\n"
 	    "      --noproxy LIST          hosts that bypass the proxy\n"
-	    "  -o, --output FILE           write the body to FILE\n"
+	    "  -o, --output FILE           write the body to FILE (#1: a "
+	    "glob's value)\n"
 	    "  -O, --remote-name           ... to the URL's file name\n"
+	    "      --remote-name-all       -O for every URL without -o\n"
+	    "      --parallel-max N        at most N transfers at once (50)\n"
+	    "      --pretty all|colors|format|none  JSON and heads on a "
+	    "terminal\n"
+	    "  -r, --range RANGE           ask for bytes RANGE (0-499, "
+	    "500-, -500)\n"
 	    "      --raw                   no decoding of the body\n"
 	    "      --resolve HOST:PORT:ADDR  connect to ADDR for HOST:PORT\n"
+	    "      --retry N               retry transient failures N times\n"
+	    "      --retry-all-errors      ... any failure\n"
+	    "      --retry-connrefused     ... refused connections too\n"
+	    "      --retry-delay SECS      wait SECS between tries (default: "
+	    "1, doubling)\n"
+	    "      --retry-max-time SECS   no new try after SECS\n"
 	    "  -S, --show-error            show errors even with -s\n"
-	    "  -s, --silent                no error messages\n"
+	    "  -s, --silent                no error messages, no progress\n"
+	    "  -T, --upload-file FILE      PUT FILE (-: stdin)\n"
 	    "  -u, --user USER:PASS        basic authentication\n"
 	    "      --unix-socket PATH      connect to a unix socket\n"
 	    "  -v, --verbose               heads and connection on stderr\n"
@@ -159,6 +246,7 @@ usage_to(FILE *f, bool full)
 	    "  -w, --write-out FORMAT      print FORMAT after each transfer\n"
 	    "  -X, --request METHOD        use METHOD\n"
 	    "  -x, --proxy [http://]HOST[:PORT]  use an HTTP proxy\n"
+	    "  -Z, --parallel              fetch the URLs at the same time\n"
 	    "  -4, --ipv4 / -6, --ipv6     resolve to one family only\n"
 	    "Tornado's flags: --print_headers, --print_body=BOOL, "
 	    "--follow_redirects=BOOL,\n"
@@ -178,14 +266,37 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* Before a line on stderr: the progress bars make room. */
+static void
+stderr_begin(void)
+{
+	if (meter != NULL)
+		whirl_progress_clear(meter);
+}
+
 /* "whirl-fetch: (7) Failed to connect ...", unless -s without -S. */
 static void
 report(int code, const char *msg)
 {
 	if (o.silent && !o.show_error)
 		return;
+	stderr_begin();
 	fprintf(stderr, "%s: (%d) %s\n", program_invocation_short_name, code,
 	    msg);
+}
+
+/* A warning, which -s silences (as curl's). */
+static void __attribute__((format(printf, 1, 2)))
+warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o.silent)
+		return;
+	stderr_begin();
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -367,6 +478,90 @@ add_header(const char *spec)
 	free(name);
 }
 
+/* -F's value: up to ';', or a "quoted string" with \" and \\ escapes.
+ * *sp moves past it.  The caller frees the copy. */
+static char *
+form_word(const char **sp)
+{
+	const char *s = *sp;
+	char *out = malloc(strlen(s) + 1), *w = out;
+
+	if (out == NULL)
+		err(1, NULL);
+	if (*s == '"') {
+		for (s++; *s != '\0' && *s != '"'; s++) {
+			if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			*w++ = *s;
+		}
+		if (*s == '"')
+			s++;
+		s += strcspn(s, ";");
+	} else {
+		while (*s != '\0' && *s != ';')
+			*w++ = *s++;
+	}
+	*w = '\0';
+	*sp = s;
+	return out;
+}
+
+/* -F name=value, name=@file, name=<file, each with ;type= and
+ * ;filename=; --form-string name=value as it is. */
+static void
+add_form(const char *arg, bool literal)
+{
+	const char *eq = strchr(arg, '='), *s;
+	char *name, *value, *type = NULL, *filename = NULL, *p, *data;
+	char kind = '=';
+	size_t len;
+
+	if (eq == NULL)
+		usage_error("bad -F '%s' (name=value)", arg);
+	if (o.form == NULL)
+		o.form = whirl_form_new();
+	name = strndup(arg, (size_t)(eq - arg));
+	s = eq + 1;
+	if (literal) {
+		whirl_form_add(o.form, name, s, strlen(s), NULL, NULL);
+		free(name);
+		return;
+	}
+	if (*s == '@' || *s == '<')
+		kind = *s++;
+	value = form_word(&s);
+	while (*s == ';') {
+		s++;
+		p = form_word(&s);
+		if (strncasecmp(p, "type=", 5) == 0) {
+			free(type);
+			type = strdup(p + 5);
+		} else if (strncasecmp(p, "filename=", 9) == 0) {
+			free(filename);
+			filename = strdup(p + 9);
+		}
+		free(p);        /* headers=, encoder=: not supported */
+	}
+	if (kind != '=' && strcmp(value, "-") == 0) {
+		/* stdin, read now, as curl does */
+		if ((data = read_all_fd(0, &len)) == NULL)
+			err(EXIT_READ, "stdin");
+		whirl_form_add(o.form, name, data, len, kind == '@' ?
+		    (filename != NULL ? filename : "-") : NULL, type);
+		free(data);
+	} else if (kind == '=') {
+		whirl_form_add(o.form, name, value, strlen(value), filename,
+		    type);
+	} else {
+		whirl_form_add_file(o.form, name, value, kind == '@' ?
+		    filename : "", type);
+	}
+	free(name);
+	free(value);
+	free(type);
+	free(filename);
+}
+
 static uint64_t
 parse_secs(const char *opt, const char *s)
 {
@@ -379,6 +574,20 @@ parse_secs(const char *opt, const char *s)
 	    v < 0 || v > 86400.0 * 365)
 		usage_error("bad %s '%s' (seconds)", opt, s);
 	return v > 0 && v < 0.001 ? 1 : (uint64_t)(v * 1000 + 0.5);
+}
+
+/* A whole number in [min, max] for option opt. */
+static long long
+parse_num(const char *opt, const char *s, long long min, long long max)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
+		usage_error("bad %s '%s'", opt, s);
+	return n;
 }
 
 /* Tornado's booleans: anything but "false", "0" and "f" is true. */
@@ -403,10 +612,13 @@ add_output(const char *path, bool remote)
 enum {
 	OPT_CACERT = 256, OPT_CERT, OPT_COMPRESSED, OPT_CONNECT_TIMEOUT,
 	OPT_DATA_BINARY, OPT_DATA_RAW, OPT_DATA_URLENCODE, OPT_FAIL_EARLY,
-	OPT_FAIL_WITH_BODY, OPT_JSON, OPT_KEY, OPT_LOCATION_TRUSTED,
-	OPT_MAX_REDIRS, OPT_NOPROXY, OPT_RAW, OPT_RESOLVE, OPT_UNIX_SOCKET,
-	OPT_NOOP, OPT_T_PRINT_HEADERS, OPT_T_PRINT_BODY, OPT_T_FOLLOW,
-	OPT_T_VALIDATE, OPT_T_PROXY_HOST, OPT_T_PROXY_PORT
+	OPT_FAIL_WITH_BODY, OPT_FORM_STRING, OPT_JSON, OPT_KEY,
+	OPT_LOCATION_TRUSTED, OPT_MAX_REDIRS, OPT_NOPROXY, OPT_NO_PROGRESS,
+	OPT_PARALLEL_MAX, OPT_PRETTY, OPT_RAW, OPT_REMOTE_NAME_ALL,
+	OPT_RESOLVE, OPT_RETRY, OPT_RETRY_ALL, OPT_RETRY_CONNREFUSED,
+	OPT_RETRY_DELAY, OPT_RETRY_MAX_TIME, OPT_UNIX_SOCKET, OPT_NOOP,
+	OPT_T_PRINT_HEADERS, OPT_T_PRINT_BODY, OPT_T_FOLLOW, OPT_T_VALIDATE,
+	OPT_T_PROXY_HOST, OPT_T_PROXY_PORT
 };
 
 static const struct option longopts[] = {
@@ -414,6 +626,7 @@ static const struct option longopts[] = {
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "compressed", no_argument, NULL, OPT_COMPRESSED },
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "continue-at", required_argument, NULL, 'C' },
 	{ "cookie", required_argument, NULL, 'b' },
 	{ "cookie-jar", required_argument, NULL, 'c' },
 	{ "data", required_argument, NULL, 'd' },
@@ -425,7 +638,10 @@ static const struct option longopts[] = {
 	{ "fail", no_argument, NULL, 'f' },
 	{ "fail-early", no_argument, NULL, OPT_FAIL_EARLY },
 	{ "fail-with-body", no_argument, NULL, OPT_FAIL_WITH_BODY },
+	{ "form", required_argument, NULL, 'F' },
+	{ "form-string", required_argument, NULL, OPT_FORM_STRING },
 	{ "get", no_argument, NULL, 'G' },
+	{ "globoff", no_argument, NULL, 'g' },
 	{ "head", no_argument, NULL, 'I' },
 	{ "header", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
@@ -439,19 +655,31 @@ static const struct option longopts[] = {
 	{ "location-trusted", no_argument, NULL, OPT_LOCATION_TRUSTED },
 	{ "max-redirs", required_argument, NULL, OPT_MAX_REDIRS },
 	{ "max-time", required_argument, NULL, 'm' },
-	{ "no-progress-meter", no_argument, NULL, OPT_NOOP },
+	{ "no-progress-meter", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "noproxy", required_argument, NULL, OPT_NOPROXY },
 	{ "output", required_argument, NULL, 'o' },
+	{ "parallel", no_argument, NULL, 'Z' },
+	{ "parallel-immediate", no_argument, NULL, OPT_NOOP },
+	{ "parallel-max", required_argument, NULL, OPT_PARALLEL_MAX },
+	{ "pretty", required_argument, NULL, OPT_PRETTY },
 	{ "progress-bar", no_argument, NULL, OPT_NOOP },
 	{ "proxy", required_argument, NULL, 'x' },
+	{ "range", required_argument, NULL, 'r' },
 	{ "raw", no_argument, NULL, OPT_RAW },
 	{ "referer", required_argument, NULL, 'e' },
 	{ "remote-name", no_argument, NULL, 'O' },
+	{ "remote-name-all", no_argument, NULL, OPT_REMOTE_NAME_ALL },
 	{ "request", required_argument, NULL, 'X' },
 	{ "resolve", required_argument, NULL, OPT_RESOLVE },
+	{ "retry", required_argument, NULL, OPT_RETRY },
+	{ "retry-all-errors", no_argument, NULL, OPT_RETRY_ALL },
+	{ "retry-connrefused", no_argument, NULL, OPT_RETRY_CONNREFUSED },
+	{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
+	{ "retry-max-time", required_argument, NULL, OPT_RETRY_MAX_TIME },
 	{ "show-error", no_argument, NULL, 'S' },
 	{ "silent", no_argument, NULL, 's' },
 	{ "unix-socket", required_argument, NULL, OPT_UNIX_SOCKET },
+	{ "upload-file", required_argument, NULL, 'T' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "user-agent", required_argument, NULL, 'A' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -473,11 +701,64 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* Every URL's glob parses, before any transfer begins: curl's message,
+ * the URL and a caret under the fault, and status 3. */
+static void
+check_globs(void)
+{
+	struct whirl_urlglob *g;
+	size_t i, col;
+
+	for (i = 0; i < o.nurls && !o.globoff; i++) {
+		if ((g = whirl_urlglob_new(o.urls[i], &col)) != NULL) {
+			whirl_urlglob_free(g);
+			continue;
+		}
+		if (!o.silent || o.show_error)
+			fprintf(stderr, "%s: (%d) %s in URL position %zu:\n"
+			    "%s\n%*s^\n", program_invocation_short_name,
+			    EXIT_URL, whirl_error(), col, o.urls[i],
+			    (int)(col > 0 ? col - 1 : 0), "");
+		exit(EXIT_URL);
+	}
+}
+
+/* Options that cannot go together, and the defaults they imply. */
+static void
+check_opts(void)
+{
+	int bodies = o.has_data + (o.form != NULL) + (o.nuploads > 0);
+
+	if (o.nurls == 0)
+		usage_error("no URL specified");
+	if ((o.head && (bodies > 0 && !(o.has_data && o.get))) ||
+	    bodies > 1 || (o.form != NULL && o.get))
+		usage_error("You can only select one HTTP request method! "
+		    "(-d, -F, -T, -G and -I)");
+	if (o.fail && o.fail_with_body)
+		usage_error("You must select either --fail or "
+		    "--fail-with-body, not both.");
+	if (o.key != NULL && o.cert == NULL)
+		usage_error("--key needs --cert");
+	if (o.range != NULL && (o.range[0] == '\0' ||
+	    strspn(o.range, "0123456789-,") != strlen(o.range)))
+		usage_error("bad --range '%s' (bytes: 0-499, 500-, -500)",
+		    o.range);
+	if (o.proxy_host != NULL && o.proxy == NULL) {
+		static char spec[512];
+
+		snprintf(spec, sizeof(spec), "http://%s:%s", o.proxy_host,
+		    o.proxy_port != NULL ? o.proxy_port : "80");
+		o.proxy = spec;
+	}
+	if (!o.parallel)
+		o.parallel_max = 1;
+	check_globs();
+}
+
 static void
 parse_opts(int argc, char **argv)
 {
-	char *end;
-	long n;
 	int c;
 
 	o.headers = whirl_headers_new();
@@ -485,12 +766,13 @@ parse_opts(int argc, char **argv)
 	o.max_redirs = 50;
 	o.connect_ms = 300000;
 	o.print_body = true;
+	o.parallel_max = 50;
 	while ((c = getopt_long(argc, argv,
-	    "#46A:b:c:D:d:e:fGH:hIikLm:Oo:SsVu:vw:X:x:", longopts, NULL)) !=
-	    -1) {
+	    "#46A:b:C:c:D:d:e:F:fGgH:hIikLm:Oo:r:ST:sVu:vw:X:x:Z", longopts,
+	    NULL)) != -1) {
 		switch (c) {
 		case '#':
-			break;          /* curl's progress bar: none here */
+			break;          /* curl's bar: ours is wget's */
 		case '4':
 			o.family = AF_INET;
 			break;
@@ -506,6 +788,12 @@ parse_opts(int argc, char **argv)
 		case 'b':
 			o.cookie = optarg;
 			break;
+		case 'C':
+			o.resume = true;
+			o.resume_auto = strcmp(optarg, "-") == 0;
+			o.resume_from = o.resume_auto ? 0 : (uint64_t)
+			    parse_num("-C", optarg, 0, INT64_MAX);
+			break;
 		case 'c':
 			o.cookie_jar = optarg;
 			break;
@@ -518,11 +806,17 @@ parse_opts(int argc, char **argv)
 		case 'e':
 			whirl_headers_set(o.headers, "Referer", optarg);
 			break;
+		case 'F':
+			add_form(optarg, false);
+			break;
 		case 'f':
 			o.fail = true;
 			break;
 		case 'G':
 			o.get = true;
+			break;
+		case 'g':
+			o.globoff = true;
 			break;
 		case 'H':
 			add_header(optarg);
@@ -551,11 +845,20 @@ parse_opts(int argc, char **argv)
 		case 'o':
 			add_output(optarg, false);
 			break;
+		case 'r':
+			o.range = optarg;
+			break;
 		case 'S':
 			o.show_error = true;
 			break;
 		case 's':
 			o.silent = true;
+			break;
+		case 'T':
+			if ((o.uploads = realloc(o.uploads, (o.nuploads + 1) *
+			    sizeof(*o.uploads))) == NULL)
+				err(1, NULL);
+			o.uploads[o.nuploads++] = optarg;
 			break;
 		case 'u':
 			o.user = optarg;
@@ -574,6 +877,9 @@ parse_opts(int argc, char **argv)
 			break;
 		case 'x':
 			o.proxy = optarg;
+			break;
+		case 'Z':
+			o.parallel = true;
 			break;
 		case OPT_CACERT:
 			o.cacert = optarg;
@@ -602,6 +908,9 @@ parse_opts(int argc, char **argv)
 		case OPT_FAIL_WITH_BODY:
 			o.fail_with_body = true;
 			break;
+		case OPT_FORM_STRING:
+			add_form(optarg, true);
+			break;
 		case OPT_JSON:
 			add_data(D_JSON, optarg);
 			o.json = true;
@@ -613,18 +922,39 @@ parse_opts(int argc, char **argv)
 			o.location = o.trusted = true;
 			break;
 		case OPT_MAX_REDIRS:
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    n < -1 || n > INT32_MAX)
-				usage_error("bad --max-redirs '%s'", optarg);
-			o.max_redirs = (int)n;
+			o.max_redirs = (int)parse_num("--max-redirs", optarg,
+			    -1, INT32_MAX);
+			break;
+		case OPT_NO_PROGRESS:
+			o.no_progress = true;
 			break;
 		case OPT_NOPROXY:
 			o.noproxy = optarg;
 			break;
+		case OPT_PARALLEL_MAX:
+			o.parallel_max = (size_t)parse_num("--parallel-max",
+			    optarg, 1, INT32_MAX);
+			if (o.parallel_max > PARALLEL_MAX)
+				o.parallel_max = PARALLEL_MAX;
+			break;
+		case OPT_PRETTY:
+			if (strcmp(optarg, "all") == 0)
+				o.pretty = PRETTY_ALL;
+			else if (strcmp(optarg, "colors") == 0)
+				o.pretty = PRETTY_COLORS;
+			else if (strcmp(optarg, "format") == 0)
+				o.pretty = PRETTY_FORMAT;
+			else if (strcmp(optarg, "none") == 0)
+				o.pretty = PRETTY_NONE;
+			else
+				usage_error("bad --pretty '%s' (all, colors, "
+				    "format, none)", optarg);
+			break;
 		case OPT_RAW:
 			o.raw = true;
+			break;
+		case OPT_REMOTE_NAME_ALL:
+			o.remote_name_all = true;
 			break;
 		case OPT_RESOLVE:
 			if ((o.resolve = realloc(o.resolve, (o.nresolve + 1) *
@@ -634,6 +964,22 @@ parse_opts(int argc, char **argv)
 				usage_error("bad --resolve '%s' "
 				    "(host:port:address)", optarg);
 			o.resolve[o.nresolve++] = optarg;
+			break;
+		case OPT_RETRY:
+			o.retry = (long)parse_num("--retry", optarg, 0,
+			    INT32_MAX);
+			break;
+		case OPT_RETRY_ALL:
+			o.retry_all = true;
+			break;
+		case OPT_RETRY_CONNREFUSED:
+			o.retry_connrefused = true;
+			break;
+		case OPT_RETRY_DELAY:
+			o.retry_delay_ms = parse_secs("--retry-delay", optarg);
+			break;
+		case OPT_RETRY_MAX_TIME:
+			o.retry_max_ms = parse_secs("--retry-max-time", optarg);
 			break;
 		case OPT_UNIX_SOCKET:
 			o.unix_socket = optarg;
@@ -665,23 +1011,7 @@ parse_opts(int argc, char **argv)
 	}
 	o.urls = argv + optind;
 	o.nurls = (size_t)(argc - optind);
-	if (o.nurls == 0)
-		usage_error("no URL specified");
-	if (o.head && o.has_data && !o.get)
-		usage_error("You can only select one HTTP request method! "
-		    "(-I with data)");
-	if (o.fail && o.fail_with_body)
-		usage_error("You must select either --fail or "
-		    "--fail-with-body, not both.");
-	if (o.key != NULL && o.cert == NULL)
-		usage_error("--key needs --cert");
-	if (o.proxy_host != NULL && o.proxy == NULL) {
-		static char spec[512];
-
-		snprintf(spec, sizeof(spec), "http://%s:%s", o.proxy_host,
-		    o.proxy_port != NULL ? o.proxy_port : "80");
-		o.proxy = spec;
-	}
+	check_opts();
 }
 
 /*
@@ -724,50 +1054,74 @@ remote_name(const char *url)
 	return strndup(slash, (size_t)(end - slash));
 }
 
+static bool
+to_stdout(const struct xfer *x)
+{
+	return (x->out_path == NULL && !x->out.remote_name) ||
+	    (x->out_path != NULL && strcmp(x->out_path, "-") == 0);
+}
+
+static void
+tmp_register(struct xfer *x)
+{
+	size_t i;
+
+	for (i = 0; i < ntmp_slots; i++)
+		if (tmp_slots[i] == NULL) {
+			tmp_slots[i] = x->tmp_path;
+			x->slot = (int)i;
+			return;
+		}
+}
+
+static void
+tmp_forget(struct xfer *x)
+{
+	if (x->slot >= 0)
+		tmp_slots[x->slot] = NULL;
+	x->slot = -1;
+}
+
 /* Open the transfer's destination; -1 (reported) on failure. */
 static int
-out_open(void)
+out_open(struct xfer *x)
 {
 	struct stat st;
 	char *tmp;
 	mode_t um;
 	int fd;
 
-	if (x.fd >= 0)
+	if (x->fd >= 0)
 		return 0;
-	if (x.out.path == NULL && !x.out.remote_name) {
-		x.fd = 1;
-		return 0;
-	}
-	if (x.out.remote_name) {
-		x.final_path = remote_name(x.url);
-		if (x.final_path[0] == '\0') {
-			x.exit = EXIT_WRITE;
-			report(EXIT_WRITE, "Remote file name has no length!");
-			return -1;
-		}
-	} else {
-		x.final_path = strdup(x.out.path);
-	}
-	if (strcmp(x.final_path, "-") == 0) {
-		x.fd = 1;
+	if (to_stdout(x)) {
+		x->fd = 1;
 		return 0;
 	}
-	if (stat(x.final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	free(x->final_path);
+	x->final_path = x->out.remote_name ? remote_name(x->url) :
+	    strdup(x->out_path);
+	if (x->final_path[0] == '\0') {
+		x->exit = EXIT_WRITE;
+		report(EXIT_WRITE, "Remote file name has no length!");
+		return -1;
+	}
+	if (o.resume) {
+		/* -C: the file grows where it is; a partial one stays. */
+		fd = open(x->final_path, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0666);
+	} else if (stat(x->final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* A device or a fifo: there is nothing to rename. */
-		fd = open(x.final_path, O_WRONLY | O_CLOEXEC);
+		fd = open(x->final_path, O_WRONLY | O_CLOEXEC);
 	} else {
-		if (asprintf(&tmp, "%s.whirl-XXXXXX", x.final_path) == -1)
+		if (asprintf(&tmp, "%s.whirl-XXXXXX", x->final_path) == -1)
 			err(1, NULL);
 		fd = mkostemp(tmp, O_CLOEXEC);
 		if (fd != -1) {
 			um = umask(0);
 			umask(um);
 			fchmod(fd, 0666 & ~um);
-			x.tmp_path = tmp;
-			snprintf(tmp_for_signal, sizeof(tmp_for_signal), "%s",
-			    tmp);
-			have_tmp = 1;
+			x->tmp_path = tmp;
+			tmp_register(x);
 		} else {
 			free(tmp);
 		}
@@ -775,63 +1129,63 @@ out_open(void)
 	if (fd == -1) {
 		char msg[4200];
 
-		x.exit = EXIT_WRITE;
+		x->exit = EXIT_WRITE;
 		snprintf(msg, sizeof(msg), "Failed to open the file %s: %s",
-		    x.final_path, strerror(errno));
+		    x->final_path, strerror(errno));
 		report(EXIT_WRITE, msg);
 		return -1;
 	}
-	x.fd = fd;
+	x->fd = fd;
 	return 0;
 }
 
 static int
-out_write(const char *p, size_t n)
+out_write(struct xfer *x, const char *p, size_t n)
 {
-	if (x.write_failed || out_open() == -1)
+	if (x->write_failed || out_open(x) == -1)
 		return -1;
-	if (write_all(x.fd, p, n) == -1) {
-		x.write_failed = true;
-		x.write_errno = errno;
+	if (write_all(x->fd, p, n) == -1) {
+		x->write_failed = true;
 		return -1;
 	}
 	return 0;
 }
 
-/* The transfer is over: keep the file (ok) or remove it. */
+/* The try is over: keep the file (ok) or remove it. */
 static void
-out_finish(bool ok)
+out_finish(struct xfer *x, bool ok)
 {
-	/* An empty body makes an empty file, except for a 304: the copy
-	 * there is still good (curl leaves it too). */
-	if (ok && x.fd < 0 && (x.out.path != NULL || x.out.remote_name) &&
-	    !x.not_modified)
-		ok = out_open() == 0;
-	if (x.fd > 2 && close(x.fd) == -1 && ok) {
-		x.write_failed = true;
-		x.write_errno = errno;
+	/* An empty body makes an empty file, except for a 304 (the copy
+	 * there is still good, curl leaves it too) and a discarded one. */
+	if (ok && x->fd < 0 && !to_stdout(x) && !x->not_modified &&
+	    !x->discard)
+		ok = out_open(x) == 0;
+	if (x->fd > 2 && close(x->fd) == -1 && ok) {
+		x->write_failed = true;
 		ok = false;
 	}
-	x.fd = -1;
-	if (x.tmp_path != NULL) {
-		if (ok && rename(x.tmp_path, x.final_path) == -1) {
-			x.write_failed = true;
-			x.write_errno = errno;
+	x->fd = -1;
+	if (x->tmp_path != NULL) {
+		if (ok && rename(x->tmp_path, x->final_path) == -1) {
+			x->write_failed = true;
 			ok = false;
 		}
+		tmp_forget(x);
 		if (!ok)
-			unlink(x.tmp_path);
-		have_tmp = 0;
+			unlink(x->tmp_path);
 	}
-	free(x.tmp_path);
-	x.tmp_path = NULL;
+	free(x->tmp_path);
+	x->tmp_path = NULL;
 }
 
 static void
 on_fatal_signal(int sig)
 {
-	if (have_tmp)
-		unlink(tmp_for_signal);
+	size_t i;
+
+	for (i = 0; i < ntmp_slots; i++)
+		if (tmp_slots[i] != NULL)
+			unlink(tmp_slots[i]);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -862,18 +1216,152 @@ format_head(const struct whirl_http_response *r, const char *prefix,
 	return text;
 }
 
+/* A head for the body's destination: raw, or coloured on a terminal. */
+static int
+out_head(struct xfer *x, const char *text)
+{
+	struct evbuffer *b;
+	int rc;
+
+	if (!(pretty_flags & WHIRL_PRETTY_COLOR) || !to_stdout(x))
+		return out_write(x, text, strlen(text));
+	if ((b = evbuffer_new()) == NULL)
+		err(1, NULL);
+	whirl_http_head_pretty(b, text, strlen(text), pretty_flags);
+	rc = out_write(x, (const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b));
+	evbuffer_free(b);
+	return rc;
+}
+
+static bool
+retryable_status(int code)
+{
+	return code == 408 || code == 429 || code == 500 || code == 502 ||
+	    code == 503 || code == 504;
+}
+
+static uint64_t
+elapsed_ms(uint64_t since)
+{
+	return whirl_loop_now_ms(loop) - since;
+}
+
+/* Retry-After: seconds or an HTTP date, in ms; 0 when absent. */
+static uint64_t
+retry_after(const struct whirl_http_response *r)
+{
+	const char *v = whirl_headers_get(r->headers, "Retry-After");
+	time_t when;
+	char *end;
+	unsigned long long secs;
+
+	if (v == NULL)
+		return 0;
+	if (whirl_http_date_parse(v, &when) == 0)
+		return when > time(NULL) ? (uint64_t)(when - time(NULL)) *
+		    1000 : 0;
+	errno = 0;
+	secs = strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || secs > 86400ULL * 365)
+		return 0;
+	return secs * 1000;
+}
+
+/* A final answer with a status --retry covers: its body is not kept,
+ * since the transfer will be tried again (curl writes it, then throws
+ * it away where it can). */
+static void
+check_retry_status(struct xfer *x, const struct whirl_http_response *r)
+{
+	x->will_retry = false;
+	if (x->retries_left <= 0 || !retryable_status(r->code) ||
+	    (o.retry_max_ms > 0 && elapsed_ms(x->retry_start_ms) >=
+	    o.retry_max_ms))
+		return;
+	x->retry_after_ms = retry_after(r);
+	if (o.retry_max_ms > 0 && x->retry_after_ms > 0 &&
+	    elapsed_ms(x->retry_start_ms) + x->retry_after_ms >
+	    o.retry_max_ms) {
+		warning("The Retry-After: time would make this command line "
+		    "exceed the maximum allowed time for retries.");
+		return;
+	}
+	x->will_retry = x->discard = true;
+}
+
+/* -C: does the answer continue the file?  0 to go on (maybe with the
+ * body discarded), -1 to stop with 33. */
+static int
+check_resume(struct xfer *x, const struct whirl_http_response *r)
+{
+	const char *cr = whirl_headers_get(r->headers, "Content-Range");
+	const char *cl = whirl_headers_get(r->headers, "Content-Length");
+	unsigned long long start;
+
+	if (x->resume_from == 0 || strcmp(r->method, "GET") != 0 ||
+	    ((o.fail || o.fail_with_body) && r->code >= 400))
+		return 0;
+	if (r->code == 416) {
+		/* Nothing left to send: the file is whole. */
+		x->discard = true;
+		return 0;
+	}
+	if (r->code == 206 && cr != NULL &&
+	    sscanf(cr, "bytes %llu-", &start) == 1 && start == x->resume_from)
+		return 0;
+	if (cl != NULL && strtoull(cl, NULL, 10) == x->resume_from) {
+		x->discard = true;      /* already all there */
+		return 0;
+	}
+	x->exit = EXIT_RANGE;
+	report(EXIT_RANGE, "HTTP server doesn't seem to support byte "
+	    "ranges. Cannot resume.");
+	return -1;
+}
+
+/* The final head: what happens to the body. */
+static int
+final_head(struct xfer *x, const struct whirl_http_response *r)
+{
+	const char *ct = whirl_headers_get(r->headers, "Content-Type");
+	const char *cl = whirl_headers_get(r->headers, "Content-Length");
+	const char *te = whirl_headers_get(r->headers, "Transfer-Encoding");
+	const char *plus;
+
+	x->not_modified = r->code == 304;
+	x->raw_chunked = o.raw && te != NULL &&
+	    strcasestr(te, "chunked") != NULL;
+	check_retry_status(x, r);
+	if (!x->will_retry && check_resume(x, r) == -1)
+		return -1;
+	if (x->bar != NULL && cl != NULL &&
+	    whirl_headers_get(r->headers, "Content-Encoding") == NULL)
+		whirl_progress_set_total(x->bar, (int64_t)strtoull(cl, NULL,
+		    10));
+	/* application/json and any +json, to be indented on a terminal. */
+	plus = ct != NULL ? strstr(ct, "+json") : NULL;
+	if ((pretty_flags & PRETTY_FMT) && to_stdout(x) && !x->discard &&
+	    !o.head && !o.raw && ct != NULL && (whirl_media_type_is(ct,
+	    "application/json") || (plus != NULL && (plus[5] == '\0' ||
+	    plus[5] == ';' || plus[5] == ' '))) &&
+	    (x->json = evbuffer_new()) == NULL)
+		err(1, NULL);
+	return 0;
+}
+
 static int
 on_head(struct whirl_fetch *f, const struct whirl_http_response *r,
     void *arg)
 {
-	const char *te;
+	struct xfer *x = arg;
 	char *text;
 	bool final = r->code >= 200 && !r->redirecting;
 
 	(void)f;
-	(void)arg;
 	if (o.verbose) {
 		text = format_head(r, "< ", false);
+		stderr_begin();
 		fputs(text, stderr);
 		free(text);
 	}
@@ -886,48 +1374,88 @@ on_head(struct whirl_fetch *f, const struct whirl_http_response *r,
 			write_all(1, text, strlen(text));
 		free(text);
 	}
-	if (o.include || o.head || o.tornado_headers) {
+	if (final && final_head(x, r) == -1)
+		return -1;
+	if ((o.include || o.head || o.tornado_headers) && !x->will_retry) {
 		text = format_head(r, "", o.tornado_headers && !o.include &&
 		    !o.head);
-		if (!o.tornado_headers || final)
-			if (out_write(text, strlen(text)) == -1) {
-				free(text);
-				return -1;
-			}
+		if ((!o.tornado_headers || final) && out_head(x, text) == -1) {
+			free(text);
+			return -1;
+		}
 		free(text);
 	}
 	if (final && r->code >= 400 && (o.fail || o.fail_with_body)) {
-		x.failed_http = true;
+		x->failed_http = true;
 		if (o.fail)
 			return -1;
 	}
-	if (final) {
-		x.not_modified = r->code == 304;
-		te = whirl_headers_get(r->headers, "Transfer-Encoding");
-		x.raw_chunked = o.raw && te != NULL &&
-		    strcasestr(te, "chunked") != NULL;
-	}
 	return 0;
+}
+
+/* The held JSON body, written as it came (not JSON after all, or too
+ * big to hold). */
+static int
+json_flush_raw(struct xfer *x)
+{
+	struct evbuffer *b = x->json;
+	int rc;
+
+	x->json = NULL;
+	rc = out_write(x, (const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b));
+	evbuffer_free(b);
+	return rc;
 }
 
 static int
 on_body(struct whirl_fetch *f, const char *data, size_t len, void *arg)
 {
+	struct xfer *x = arg;
 	char size[24];
 
 	(void)f;
-	(void)arg;
-	if (!o.print_body || o.head)
+	x->got += len;
+	if (x->bar != NULL)
+		whirl_progress_update(x->bar, x->got);
+	if (!o.print_body || o.head || x->discard)
 		return 0;
-	if (x.raw_chunked) {
+	if (x->json != NULL) {
+		evbuffer_add(x->json, data, len);
+		if (evbuffer_get_length(x->json) <= JSON_MAX)
+			return 0;
+		return json_flush_raw(x);
+	}
+	if (x->raw_chunked) {
 		/* --raw: the chunked framing back, one chunk per piece. */
 		snprintf(size, sizeof(size), "%zx\r\n", len);
-		if (out_write(size, strlen(size)) == -1 ||
-		    out_write(data, len) == -1 || out_write("\r\n", 2) == -1)
+		if (out_write(x, size, strlen(size)) == -1 ||
+		    out_write(x, data, len) == -1 ||
+		    out_write(x, "\r\n", 2) == -1)
 			return -1;
 		return 0;
 	}
-	return out_write(data, len);
+	return out_write(x, data, len);
+}
+
+/* The end of a held JSON body: indented if it is JSON. */
+static void
+json_finish(struct xfer *x)
+{
+	struct evbuffer *b;
+
+	if (x->json == NULL)
+		return;
+	if ((b = evbuffer_new()) == NULL)
+		err(1, NULL);
+	if (whirl_json_pretty(b, (const char *)evbuffer_pullup(x->json, -1),
+	    evbuffer_get_length(x->json), pretty_flags) == 0) {
+		evbuffer_free(x->json);
+		x->json = b;
+	} else {
+		evbuffer_free(b);
+	}
+	json_flush_raw(x);
 }
 
 static void
@@ -938,6 +1466,7 @@ on_debug(struct whirl_fetch *f, enum whirl_fetch_debug kind,
 
 	(void)f;
 	(void)arg;
+	stderr_begin();
 	if (kind == WHIRL_FETCH_INFO) {
 		fprintf(stderr, "* %.*s\n", (int)len, text);
 		return;
@@ -979,247 +1508,216 @@ exit_status(enum whirl_fetch_error e)
 	return (size_t)e < sizeof(codes) / sizeof(codes[0]) ? codes[e] : 1;
 }
 
+/* -w's output for a transfer: stdout's part, then stderr's. */
+static void
+write_out(const struct whirl_http_response *r, const struct xfer *x,
+    int code, const char *msg)
+{
+	struct whirl_writeout_vars v = { r, code, msg, x->final_path, x->url,
+		x->urlnum, WHIRL_VERSION };
+	struct evbuffer *out = evbuffer_new(), *errs = evbuffer_new();
+
+	if (out == NULL || errs == NULL)
+		err(1, NULL);
+	if (whirl_writeout(out, errs, write_out_fmt, &v) == -1) {
+		stderr_begin();
+		warnx("%s", whirl_error());
+	}
+	write_all(1, (const char *)evbuffer_pullup(out, -1),
+	    evbuffer_get_length(out));
+	if (evbuffer_get_length(errs) > 0) {
+		stderr_begin();
+		write_all(2, (const char *)evbuffer_pullup(errs, -1),
+		    evbuffer_get_length(errs));
+	}
+	evbuffer_free(out);
+	evbuffer_free(errs);
+}
+
 /*
- * -w: curl's write-out variables.
+ * Transfers: started as slots free up, each through its retries.
  */
 
-struct wctx {
-	const struct whirl_http_response *r;
-	int code;
-	const char *msg;
-};
+static void fill(void);
+static void start_attempt(struct xfer *x);
 
-static void
-json_str(FILE *m, const char *s)
+/* The next transfer of the URL arguments' globs, or NULL. */
+static struct xfer *
+next_xfer(void)
 {
-	char *e;
+	struct xfer *x;
+	char *url = NULL;
+	size_t i;
 
-	if (s == NULL) {
-		fputs("null", m);
-		return;
-	}
-	e = whirl_json_escape(s, strlen(s));
-	fprintf(m, "\"%s\"", e);
-	free(e);
-}
-
-static const char *
-scheme_of(const char *url)
-{
-	return strncasecmp(url, "https:", 6) == 0 ? "HTTPS" : "HTTP";
-}
-
-/* Print variable `name` into m; false if there is no such variable. */
-static bool
-write_var(FILE *m, const char *name, const struct wctx *w)
-{
-	const struct whirl_http_response *r = w->r;
-	const char *ct = whirl_headers_get(r->headers, "Content-Type");
-	double speed = r->time_total > 0 ?
-	    (double)r->size_download / r->time_total : 0;
-	char hn[256];
-
-	if (strcmp(name, "content_type") == 0)
-		fputs(ct != NULL ? ct : "", m);
-	else if (strcmp(name, "errormsg") == 0)
-		fputs(w->msg != NULL ? w->msg : "", m);
-	else if (strcmp(name, "exitcode") == 0)
-		fprintf(m, "%d", w->code);
-	else if (strcmp(name, "filename_effective") == 0)
-		fputs(x.final_path != NULL ? x.final_path : "", m);
-	else if (strcmp(name, "http_code") == 0 ||
-	    strcmp(name, "response_code") == 0)
-		fprintf(m, "%03d", r->code);
-	else if (strcmp(name, "http_version") == 0)
-		r->code != 0 ? fprintf(m, r->minor ? "%d.%d" : "%d", r->major,
-		    r->minor) : fputs("0", m);
-	else if (strcmp(name, "local_ip") == 0)
-		fputs(r->local_ip != NULL ? r->local_ip : "", m);
-	else if (strcmp(name, "local_port") == 0)
-		fprintf(m, "%d", r->local_port);
-	else if (strcmp(name, "method") == 0)
-		fputs(r->method, m);
-	else if (strcmp(name, "num_connects") == 0)
-		fprintf(m, "%d", r->num_connects);
-	else if (strcmp(name, "num_redirects") == 0)
-		fprintf(m, "%d", r->num_redirects);
-	else if (strcmp(name, "redirect_url") == 0)
-		fputs(r->redirect_url != NULL && !r->redirecting ?
-		    r->redirect_url : "", m);
-	else if (strcmp(name, "remote_ip") == 0)
-		fputs(r->remote_ip != NULL ? r->remote_ip : "", m);
-	else if (strcmp(name, "remote_port") == 0)
-		fprintf(m, "%d", r->remote_port);
-	else if (strcmp(name, "scheme") == 0)
-		fputs(scheme_of(r->url), m);
-	else if (strcmp(name, "size_download") == 0)
-		fprintf(m, "%llu", (unsigned long long)r->size_download);
-	else if (strcmp(name, "size_header") == 0)
-		fprintf(m, "%llu", (unsigned long long)r->size_header);
-	else if (strcmp(name, "size_upload") == 0)
-		fprintf(m, "%llu", (unsigned long long)r->size_upload);
-	else if (strcmp(name, "speed_download") == 0)
-		fprintf(m, "%.0f", speed);
-	else if (strcmp(name, "time_appconnect") == 0)
-		fprintf(m, "%.6f", r->time_appconnect);
-	else if (strcmp(name, "time_connect") == 0)
-		fprintf(m, "%.6f", r->time_connect);
-	else if (strcmp(name, "time_namelookup") == 0)
-		fprintf(m, "%.6f", r->time_namelookup);
-	else if (strcmp(name, "time_pretransfer") == 0)
-		fprintf(m, "%.6f", r->time_pretransfer);
-	else if (strcmp(name, "time_redirect") == 0)
-		fprintf(m, "%.6f", r->time_redirect);
-	else if (strcmp(name, "time_starttransfer") == 0)
-		fprintf(m, "%.6f", r->time_starttransfer);
-	else if (strcmp(name, "time_total") == 0)
-		fprintf(m, "%.6f", r->time_total);
-	else if (strcmp(name, "url") == 0)
-		fputs(x.url, m);
-	else if (strcmp(name, "url_effective") == 0)
-		fputs(r->url, m);
-	else if (strcmp(name, "urlnum") == 0)
-		fprintf(m, "%zu", x.i);
-	else if (sscanf(name, "header{%255[^}]}", hn) == 1)
-		fputs(whirl_headers_get(r->headers, hn) != NULL ?
-		    whirl_headers_get(r->headers, hn) : "", m);
-	else
-		return false;
-	return true;
-}
-
-/* curl's %{json}: every variable, names in order, strings quoted (null
- * when empty), numbers bare. */
-static void
-write_json(FILE *m, const struct wctx *w)
-{
-	static const struct {
-		const char *name;
-		bool str;
-	} vars[] = {
-		{ "content_type", true }, { "errormsg", true },
-		{ "exitcode", false }, { "filename_effective", true },
-		{ "http_code", false }, { "http_version", true },
-		{ "local_ip", true }, { "local_port", false },
-		{ "method", true }, { "num_connects", false },
-		{ "num_redirects", false }, { "redirect_url", true },
-		{ "remote_ip", true }, { "remote_port", false },
-		{ "response_code", false }, { "scheme", true },
-		{ "size_download", false }, { "size_header", false },
-		{ "size_upload", false }, { "speed_download", false },
-		{ "time_appconnect", false }, { "time_connect", false },
-		{ "time_namelookup", false }, { "time_pretransfer", false },
-		{ "time_redirect", false }, { "time_starttransfer", false },
-		{ "time_total", false }, { "url", true },
-		{ "url_effective", true }, { "urlnum", false }
-	};
-	char *v;
-	size_t i, len;
-	FILE *t;
-
-	fputc('{', m);
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		fprintf(m, "%s\"%s\":", i ? "," : "", vars[i].name);
-		if (strcmp(vars[i].name, "http_code") == 0 ||
-		    strcmp(vars[i].name, "response_code") == 0) {
-			fprintf(m, "%d", w->r->code);
-		} else if (!vars[i].str) {
-			write_var(m, vars[i].name, w);
-		} else {
-			if ((t = open_memstream(&v, &len)) == NULL)
-				err(1, NULL);
-			write_var(t, vars[i].name, w);
-			fclose(t);
-			json_str(m, *v != '\0' ? v : NULL);
-			free(v);
-		}
-	}
-	fprintf(m, ",\"whirl_version\":\"%s\"}", WHIRL_VERSION);
-}
-
-static void
-write_out(const struct whirl_http_response *r, int code, const char *msg)
-{
-	struct wctx w = { r, code, msg };
-	const char *p = write_out_fmt, *end;
-	char name[300], *text;
-	size_t len;
-	FILE *m = open_memstream(&text, &len);
-	int fd = 1;
-
-	if (m == NULL)
-		err(1, NULL);
-	for (; *p != '\0'; p++) {
-		if (*p == '\\' && p[1] != '\0') {
-			p++;
-			if (*p == 'n' || *p == 'r' || *p == 't' || *p == '\\')
-				fputc(*p == 'n' ? '\n' : *p == 'r' ? '\r' :
-				    *p == 't' ? '\t' : '\\', m);
-			else
-				fprintf(m, "\\%c", *p);
-			continue;
-		}
-		if (*p != '%' || p[1] != '{') {
-			if (*p == '%' && p[1] == '%')
-				p++;
-			fputc(*p, m);
-			continue;
-		}
-		end = strstr(p, "}");
-		if (end != NULL && strncmp(p + 2, "header{", 7) == 0)
-			end = strstr(end + 1, "}");
-		if (end == NULL) {
-			fputs(p, m);
+	while (next_arg < o.nurls) {
+		if (o.globoff) {
+			url = strdup(o.urls[next_arg]);
 			break;
 		}
-		snprintf(name, sizeof(name), "%.*s", (int)(end - p - 2), p + 2);
-		p = end;
-		if (strcmp(name, "json") == 0) {
-			write_json(m, &w);
-		} else if (strcmp(name, "stderr") == 0 ||
-		    strcmp(name, "stdout") == 0) {
-			fclose(m);
-			write_all(fd, text, len);
-			free(text);
-			fd = name[3] == 'e' ? 2 : 1;
-			if ((m = open_memstream(&text, &len)) == NULL)
-				err(1, NULL);
-		} else if (strcmp(name, "onerror") == 0) {
-			if (code == 0)
-				break;
-		} else if (!write_var(m, name, &w)) {
-			warnx("unknown --write-out variable: '%s'", name);
-		}
+		if (next_glob == NULL &&
+		    (next_glob = whirl_urlglob_new(o.urls[next_arg],
+		    NULL)) == NULL)
+			errx(EXIT_URL, "%s", whirl_error());  /* checked */
+		if ((url = whirl_urlglob_next(next_glob)) != NULL)
+			break;
+		whirl_urlglob_free(next_glob);
+		next_glob = NULL;
+		next_arg++;
 	}
-	fclose(m);
-	write_all(fd, text, len);
-	free(text);
+	if (url == NULL)
+		return NULL;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		err(1, NULL);
+	i = x->urlnum = next_arg;
+	if (o.globoff)
+		next_arg++;
+	x->url = url;
+	if (i < o.nouts)
+		x->out = o.outs[i];
+	else if (o.remote_name_all)
+		x->out.remote_name = true;
+	if (x->out.path != NULL)
+		x->out_path = next_glob != NULL ?
+		    whirl_urlglob_name(next_glob, x->out.path) :
+		    strdup(x->out.path);
+	x->upload = i < o.nuploads ? o.uploads[i] : NULL;
+	x->retries_left = o.retry;
+	x->retry_sleep_ms = o.retry_delay_ms > 0 ? o.retry_delay_ms : 1000;
+	x->fd = -1;
+	x->slot = -1;
+	return x;
 }
 
-/*
- * Transfers, one after another.
- */
+static void
+xfer_free(struct xfer *x)
+{
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		running = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	nrunning--;
+	whirl_timer_free(x->retry_timer);
+	free(x->url);
+	free(x->out_path);
+	free(x->user);
+	free(x->final_path);
+	free(x);
+}
 
-static struct whirl_headers *prepared;
+/* What is left of a try: the bar, the held JSON, the upload's stream. */
+static void
+attempt_end(struct xfer *x)
+{
+	if (x->bar != NULL)
+		whirl_progress_end(x->bar, whirl_loop_now_ms(loop) / 1e3);
+	x->bar = NULL;
+	if (x->json != NULL)
+		evbuffer_free(x->json);
+	x->json = NULL;
+	whirl_stream_free(x->upload_stream);
+	x->upload_stream = NULL;
+	whirl_headers_free(x->hdrs);
+	x->hdrs = NULL;
+	x->f = NULL;
+}
 
-static void start_transfer(size_t i);
+/* Stop everything still running (--fail-early): no done, no -w. */
+static void
+cancel_all(void)
+{
+	stopping = true;
+	while (running != NULL) {
+		if (running->f != NULL)
+			whirl_fetch_cancel(running->f);
+		out_finish(running, false);
+		attempt_end(running);
+		xfer_free(running);
+	}
+}
+
+/* The transfer is over with status code. */
+static void
+xfer_done(struct xfer *x, int code)
+{
+	/* With -Z the last failure to complete decides; one after another,
+	 * the last transfer does. */
+	if (!o.parallel || code != 0)
+		final_exit = code;
+	xfer_free(x);
+	if (code != 0 && o.fail_early)
+		cancel_all();
+	fill();
+}
+
+static void
+on_retry_timer(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	start_attempt(arg);
+}
+
+/* curl's --retry: which failures are tried again, and when. */
+static bool
+retry(struct xfer *x, const struct whirl_http_response *r, int code)
+{
+	static const char *const why[] = { "timeout", "connection refused",
+		"HTTP error", "retrying all errors" };
+	enum whirl_fetch_error e = r->error;
+	uint64_t sleep_ms = x->retry_sleep_ms;
+	int kind = -1;
+	char secs[32];
+
+	if (x->retries_left <= 0 || stopping || (o.retry_max_ms > 0 &&
+	    elapsed_ms(x->retry_start_ms) >= o.retry_max_ms))
+		return false;
+	if (e == WHIRL_FETCH_TIMEOUT || e == WHIRL_FETCH_RESOLVE ||
+	    e == WHIRL_FETCH_PROXY_RESOLVE)
+		kind = 0;
+	else if (o.retry_connrefused && e == WHIRL_FETCH_CONNECT &&
+	    r->error_msg != NULL && strstr(r->error_msg,
+	    strerror(ECONNREFUSED)) != NULL)
+		kind = 1;
+	else if (x->will_retry)
+		kind = 2;
+	else if (code != 0 && o.retry_all)
+		kind = 3;
+	/* stdin cannot be sent twice */
+	if (kind == -1 || (x->upload != NULL && strcmp(x->upload, "-") == 0))
+		return false;
+	if (kind == 2 && x->retry_after_ms > 0)
+		sleep_ms = x->retry_after_ms;
+	snprintf(secs, sizeof(secs), "%g", sleep_ms / 1000.0);
+	warning("Problem: %s. Will retry in %s second%s. %ld retr%s left.",
+	    why[kind], secs, sleep_ms == 1000 ? "" : "s", x->retries_left,
+	    x->retries_left == 1 ? "y" : "ies");
+	x->retries_left--;
+	if (o.retry_delay_ms == 0 && (x->retry_sleep_ms *= 2) >
+	    RETRY_SLEEP_MAX)
+		x->retry_sleep_ms = RETRY_SLEEP_MAX;
+	if (x->retry_timer == NULL)
+		x->retry_timer = whirl_timer_new(loop, on_retry_timer, x);
+	whirl_timer_start(x->retry_timer, sleep_ms, false);
+	return true;
+}
 
 static void
 on_done(struct whirl_fetch *f, const struct whirl_http_response *r,
     void *arg)
 {
+	struct xfer *x = arg;
 	const char *msg = r->error_msg;
 	char buf[600];
 	int code = exit_status(r->error);
-	bool http_fail = x.failed_http && (r->error == WHIRL_FETCH_OK ||
+	bool http_fail = x->failed_http && (r->error == WHIRL_FETCH_OK ||
 	    r->error == WHIRL_FETCH_ABORTED);
 
 	(void)f;
-	(void)arg;
-	if (x.exit != 0) {
-		code = x.exit;          /* already reported (-O, -o) */
+	if (x->exit != 0) {
+		code = x->exit;         /* already reported (-O, -o, -C) */
 		msg = NULL;
-	} else if (x.write_failed ||
+	} else if (x->write_failed ||
 	    (r->error == WHIRL_FETCH_ABORTED && !http_fail)) {
 		code = EXIT_WRITE;
 		msg = "Failure writing output to destination";
@@ -1229,90 +1727,257 @@ on_done(struct whirl_fetch *f, const struct whirl_http_response *r,
 		    "%d", r->code);
 		msg = buf;
 	}
-	if (code == 0 && x.raw_chunked)
-		on_body(NULL, "", 0, NULL);
-	out_finish(code == 0 || (http_fail && o.fail_with_body));
-	if (x.write_failed && code != EXIT_WRITE) {
+	if (code == 0 && x->raw_chunked)
+		on_body(NULL, "", 0, x);
+	/* A held JSON body: indented when whole, else what came, as is. */
+	if (code == 0 || (http_fail && o.fail_with_body))
+		json_finish(x);
+	else if (x->json != NULL)
+		json_flush_raw(x);
+	out_finish(x, (code == 0 && !x->will_retry) ||
+	    (http_fail && o.fail_with_body));
+	if (x->write_failed && code != EXIT_WRITE) {
 		code = EXIT_WRITE;
 		msg = "Failure writing output to destination";
 	}
 	if (code != 0 && msg != NULL)
 		report(code, msg);
+	attempt_end(x);
+	if (code != EXIT_WRITE && retry(x, r, code))
+		return;
 	if (write_out_fmt != NULL)
-		write_out(r, code, msg);
-	final_exit = code;
-	free(x.url);
-	free(x.final_path);
-	free(x.user);
-	if ((code != 0 && o.fail_early) || x.i + 1 >= o.nurls)
-		whirl_loop_stop(loop);
+		write_out(r, x, code, msg);
+	xfer_done(x, code);
+}
+
+/* The try's request, as the options and the transfer say. */
+static void
+request(struct xfer *x, struct whirl_http_request *rq)
+{
+	const char *colon;
+
+	whirl_http_request_init(rq, x->url);
+	rq->method = o.method != NULL ? o.method : o.head ? "HEAD" :
+	    x->upload != NULL ? "PUT" : (o.has_data && !o.get) ||
+	    o.form != NULL ? "POST" : "GET";
+	rq->headers = x->hdrs != NULL ? x->hdrs : prepared;
+	rq->user_agent = o.user_agent;
+	rq->omit = (const char *const *)o.omit;
+	rq->nomit = o.nomit;
+	if (o.has_data && !o.get) {
+		rq->body = o.data;
+		rq->body_len = o.data_len;
+		rq->has_body = true;
+	}
+	rq->form = o.form;
+	if (x->upload_stream != NULL)
+		rq->body_stream = x->upload_stream;
+	else if (x->upload != NULL)
+		rq->body_file = x->upload;
+	if (o.user != NULL && x->user == NULL) {
+		colon = strchr(o.user, ':');
+		x->user = colon != NULL ? strndup(o.user,
+		    (size_t)(colon - o.user)) : strdup(o.user);
+	}
+	if (o.user != NULL) {
+		colon = strchr(o.user, ':');
+		rq->auth_username = x->user;
+		rq->auth_password = colon != NULL ? colon + 1 : "";
+	}
+	rq->follow_redirects = o.location;
+	rq->max_redirects = o.max_redirs;
+	rq->trusted_redirects = o.trusted;
+	rq->decompress = o.compressed && !o.raw;
+	rq->connect_timeout_ms = o.connect_ms;
+	rq->request_timeout_ms = o.max_ms;
+	rq->max_body = UINT64_MAX;
+	rq->tls = tls;
+	rq->proxy = o.proxy;
+	rq->no_proxy = o.noproxy;
+	rq->resolve = (const char *const *)o.resolve;
+	rq->nresolve = o.nresolve;
+	rq->unix_socket = o.unix_socket;
+	rq->family = o.family;
+	rq->cookies = jar;
+	rq->head_cb = on_head;
+	rq->body_cb = on_body;
+	rq->debug_cb = o.verbose ? on_debug : NULL;
+}
+
+/* -C and -r: this try asks for part of the body. */
+static void
+ask_range(struct xfer *x)
+{
+	const char *n, *v;
+	char range[64];
+	struct stat st;
+	size_t i;
+
+	x->resume_from = o.range != NULL ? 0 : o.resume_from;
+	if (o.resume_auto && o.range == NULL && !to_stdout(x)) {
+		free(x->final_path);
+		x->final_path = x->out.remote_name ? remote_name(x->url) :
+		    strdup(x->out_path);
+		x->resume_from = stat(x->final_path, &st) == 0 &&
+		    S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	}
+	if (o.range != NULL)
+		snprintf(range, sizeof(range), "bytes=%.50s", o.range);
+	else if (x->resume_from > 0)
+		snprintf(range, sizeof(range), "bytes=%llu-",
+		    (unsigned long long)x->resume_from);
 	else
-		start_transfer(x.i + 1);
+		return;
+	x->hdrs = whirl_headers_new();
+	for (i = 0; whirl_headers_at(prepared, i, &n, &v); i++)
+		if (strcasecmp(n, "Range") != 0)
+			whirl_headers_add(x->hdrs, n, v);
+	whirl_headers_add(x->hdrs, "Range", range);
+}
+
+/* The name on a transfer's progress bar. */
+static char *
+bar_name(const struct xfer *x)
+{
+	const char *slash;
+	char *name;
+
+	if (x->out_path != NULL) {
+		slash = strrchr(x->out_path, '/');
+		return strdup(slash != NULL ? slash + 1 : x->out_path);
+	}
+	name = remote_name(x->url);
+	if (*name == '\0') {
+		free(name);
+		name = strdup(x->url);
+	}
+	return name;
 }
 
 static void
-start_transfer(size_t i)
+start_attempt(struct xfer *x)
 {
 	struct whirl_http_request rq;
-	const char *u = o.urls[i];
+	char *name, msg[300];
+
+	x->attempt++;
+	x->raw_chunked = x->failed_http = x->write_failed = false;
+	x->not_modified = x->discard = x->will_retry = false;
+	x->exit = 0;
+	x->got = 0;
+	x->retry_after_ms = 0;
+	if (x->attempt == 1)
+		x->retry_start_ms = whirl_loop_now_ms(loop);
+	if (strncasecmp(x->url, "ws://", 5) == 0 ||
+	    strncasecmp(x->url, "wss://", 6) == 0) {
+		snprintf(msg, sizeof(msg), "WebSocket URL: use whirl-ws "
+		    "%.200s", x->url);
+		report(EXIT_UNSUPPORTED, msg);
+		xfer_done(x, EXIT_UNSUPPORTED);
+		return;
+	}
+	if (x->upload != NULL && strcmp(x->upload, "-") == 0 &&
+	    (x->upload_stream = whirl_stream_new_pair(loop, 0, -1,
+	    WHIRL_STREAM_BORROW_FD)) == NULL) {
+		report(EXIT_READ, whirl_error());
+		xfer_done(x, EXIT_READ);
+		return;
+	}
+	if (o.resume || o.range != NULL)
+		ask_range(x);
+	/* A bar for a body that goes to a file, never to a pipe. */
+	if (meter != NULL && (!to_stdout(x) || stdout_file)) {
+		name = bar_name(x);
+		x->bar = whirl_progress_add(meter, name,
+		    whirl_loop_now_ms(loop) / 1e3);
+		free(name);
+	}
+	request(x, &rq);
+	x->f = whirl_httpclient_fetch(client, &rq, on_done, x);
+}
+
+/* The URL as curl takes it: http:// when there is no scheme, -G's data
+ * in the query, -T's file name after a trailing '/'. */
+static void
+fix_url(struct xfer *x)
+{
+	const char *slash, *u = x->url;
 	char *url;
 
-	memset(&x, 0, sizeof(x));
-	x.i = i;
-	x.fd = -1;
-	if (i < o.nouts)
-		x.out = o.outs[i];
 	if (asprintf(&url, "%s%s", strstr(u, "://") != NULL ? "" : "http://",
 	    u) == -1)
 		err(1, NULL);
+	free(x->url);
+	x->url = url;
 	if (o.get && o.has_data) {
-		x.url = url;
-		if (asprintf(&url, "%s%c%s", x.url,
-		    strchr(x.url, '?') != NULL ? '&' : '?', o.data) == -1)
+		if (asprintf(&url, "%s%c%s", x->url, strchr(x->url, '?') !=
+		    NULL ? '&' : '?', o.data) == -1)
 			err(1, NULL);
-		free(x.url);
+		free(x->url);
+		x->url = url;
 	}
-	x.url = url;
-	whirl_http_request_init(&rq, url);
-	rq.method = o.method != NULL ? o.method : o.head ? "HEAD" :
-	    o.has_data && !o.get ? "POST" : "GET";
-	rq.headers = prepared;
-	rq.user_agent = o.user_agent;
-	rq.omit = (const char *const *)o.omit;
-	rq.nomit = o.nomit;
-	if (o.has_data && !o.get) {
-		rq.body = o.data;
-		rq.body_len = o.data_len;
-		rq.has_body = true;
+	if (x->upload != NULL && strcmp(x->upload, "-") != 0 &&
+	    x->url[strlen(x->url) - 1] == '/') {
+		slash = strrchr(x->upload, '/');
+		if (asprintf(&url, "%s%s", x->url, slash != NULL ? slash + 1 :
+		    x->upload) == -1)
+			err(1, NULL);
+		free(x->url);
+		x->url = url;
 	}
-	if (o.user != NULL) {
-		const char *colon = strchr(o.user, ':');
-
-		x.user = colon != NULL ? strndup(o.user,
-		    (size_t)(colon - o.user)) : strdup(o.user);
-		rq.auth_username = x.user;
-		rq.auth_password = colon != NULL ? colon + 1 : "";
-	}
-	rq.follow_redirects = o.location;
-	rq.max_redirects = o.max_redirs;
-	rq.trusted_redirects = o.trusted;
-	rq.decompress = o.compressed && !o.raw;
-	rq.connect_timeout_ms = o.connect_ms;
-	rq.request_timeout_ms = o.max_ms;
-	rq.max_body = UINT64_MAX;
-	rq.tls = tls;
-	rq.proxy = o.proxy;
-	rq.no_proxy = o.noproxy;
-	rq.resolve = (const char *const *)o.resolve;
-	rq.nresolve = o.nresolve;
-	rq.unix_socket = o.unix_socket;
-	rq.family = o.family;
-	rq.cookies = jar;
-	rq.head_cb = on_head;
-	rq.body_cb = on_body;
-	rq.debug_cb = o.verbose ? on_debug : NULL;
-	whirl_httpclient_fetch(client, &rq, on_done, NULL);
 }
+
+/* Start transfers while there is room for them; stop the loop when all
+ * are done. */
+static void
+fill(void)
+{
+	struct xfer *x;
+
+	if (filling)
+		return;
+	filling = true;
+	while (!stopping && nrunning < o.parallel_max &&
+	    (x = next_xfer()) != NULL) {
+		x->next = running;
+		if (running != NULL)
+			running->prev = x;
+		running = x;
+		nrunning++;
+		fix_url(x);
+		start_attempt(x);
+	}
+	filling = false;
+	if (nrunning == 0)
+		whirl_loop_stop(loop);
+}
+
+/*
+ * The progress bars: on a terminal's stderr, for bodies not going to it.
+ */
+
+static void
+on_meter(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	whirl_progress_draw(meter, whirl_loop_now_ms(loop) / 1e3);
+}
+
+static void
+meter_start(void)
+{
+	if (o.silent || o.no_progress || o.verbose || !isatty(2) ||
+	    (o.nouts == 0 && !o.remote_name_all && !stdout_file))
+		return;
+	meter = whirl_progress_new(2, 0, 0);
+	meter_timer = whirl_timer_new(loop, on_meter, NULL);
+	whirl_timer_start(meter_timer, METER_MS, true);
+}
+
+/*
+ * Setting up and cleaning up.
+ */
 
 /* The fields every request carries: -H, and those -d, --json and -u
  * imply unless -H says otherwise. */
@@ -1320,6 +1985,7 @@ static void
 prepare(void)
 {
 	const char *n, *v;
+	struct stat st;
 	size_t i;
 
 	prepared = whirl_headers_new();
@@ -1337,6 +2003,26 @@ prepare(void)
 	if (o.cookie != NULL && strchr(o.cookie, '=') != NULL &&
 	    whirl_headers_get(prepared, "Cookie") == NULL)
 		whirl_headers_add(prepared, "Cookie", o.cookie);
+	stdout_file = fstat(1, &st) == 0 && S_ISREG(st.st_mode);
+	switch (o.pretty) {
+	case PRETTY_AUTO:
+		if (isatty(1))
+			pretty_flags = PRETTY_FMT | (getenv("NO_COLOR") ==
+			    NULL || *getenv("NO_COLOR") == '\0' ?
+			    WHIRL_PRETTY_COLOR : 0);
+		break;
+	case PRETTY_ALL:
+		pretty_flags = PRETTY_FMT | WHIRL_PRETTY_COLOR;
+		break;
+	case PRETTY_COLORS:
+		pretty_flags = WHIRL_PRETTY_COLOR;
+		break;
+	case PRETTY_FORMAT:
+		pretty_flags = PRETTY_FMT;
+		break;
+	case PRETTY_NONE:
+		break;
+	}
 }
 
 /* Contexts, jars, files: everything that can fail before any I/O. */
@@ -1385,28 +2071,35 @@ setup(void)
 			write_out_fmt = strdup(o.write_out);
 		}
 	}
+	ntmp_slots = o.parallel_max;
+	if ((tmp_slots = calloc(ntmp_slots, sizeof(*tmp_slots))) == NULL)
+		err(1, NULL);
 }
-
-/* A closed fd 0-2 gets /dev/null, so that no socket lands on it. */
 
 static void
 cleanup(void)
 {
 	size_t i;
 
+	whirl_timer_free(meter_timer);
+	whirl_progress_free(meter);
 	whirl_httpclient_free(client);
 	whirl_loop_free(loop);
 	whirl_tls_ctx_free(tls);
 	whirl_cookie_jar_free(jar);
 	whirl_headers_free(prepared);
 	whirl_headers_free(o.headers);
+	whirl_form_free(o.form);
+	whirl_urlglob_free(next_glob);
 	for (i = 0; i < o.nomit; i++)
 		free(o.omit[i]);
 	free(o.omit);
 	free(o.outs);
+	free(o.uploads);
 	free(o.resolve);
 	free(o.data);
 	free(write_out_fmt);
+	free((void *)tmp_slots);
 }
 
 int
@@ -1426,10 +2119,16 @@ main(int argc, char **argv)
 	if ((loop = whirl_loop_new()) == NULL)
 		errx(1, "%s", whirl_error());
 	co.user_agent = "whirl-fetch/" WHIRL_VERSION;
+	/* -Z: as many connections to a host as transfers may run. */
+	co.max_per_host = o.parallel_max > 8 ? o.parallel_max : 8;
+	co.max_idle = co.max_per_host > 64 ? co.max_per_host : 64;
 	client = whirl_httpclient_new(loop, &co);
-	start_transfer(0);
-	if (whirl_loop_run(loop) == -1)
+	meter_start();
+	fill();
+	if (nrunning > 0 && whirl_loop_run(loop) == -1)
 		errx(1, "%s", whirl_error());
+	if (meter != NULL)
+		whirl_progress_draw(meter, whirl_loop_now_ms(loop) / 1e3);
 	if (o.cookie_jar != NULL && whirl_cookie_jar_save(jar,
 	    o.cookie_jar) == -1)
 		warnx("%s", whirl_error());

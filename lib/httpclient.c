@@ -37,6 +37,7 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "form.h"
 #include "http1.h"
 #include "httpclient.h"
 #include "httputil.h"
@@ -805,6 +806,17 @@ default_path(const char *target)
 	return xstrndup(target, (size_t)(slash - target));
 }
 
+/* Bytes a Netscape cookie file cannot hold in a field: its TAB
+ * separator, line ends, any control character. */
+static bool
+file_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static char *
 trimmed(const char *p, size_t n)
 {
@@ -832,6 +844,9 @@ whirl_cookie_jar_set(struct whirl_cookie_jar *jar, const char *urlstr,
 	if (url_parse(urlstr, &u, false) != WHIRL_FETCH_OK)
 		return -1;
 	memset(&ck, 0, sizeof(ck));
+	/* A host that begins with a dot would read back as a domain. */
+	if (u.host[0] == '.')
+		goto refuse;
 	n = strcspn(sc, ";");
 	eq = memchr(sc, '=', n);
 	if (eq == NULL)
@@ -862,7 +877,10 @@ whirl_cookie_jar_set(struct whirl_cookie_jar *jar, const char *urlstr,
 			if (end != aval && *end == '\0') {
 				has_max_age = true;
 				expired = v <= 0;
-				expires = v <= 0 ? 0 : (int64_t)time(NULL) + v;
+				/* Past the end of time: forever. */
+				expires = v <= 0 ? 0 : v > INT64_MAX -
+				    (int64_t)time(NULL) ? INT64_MAX :
+				    (int64_t)time(NULL) + v;
 			}
 		} else if (strcasecmp(aname, "expires") == 0 &&
 		    !has_max_age && (t = cookie_date(aval)) != -1) {
@@ -886,6 +904,9 @@ whirl_cookie_jar_set(struct whirl_cookie_jar *jar, const char *urlstr,
 	}
 	if (ck.path == NULL)
 		ck.path = default_path(u.target);
+	if (!file_safe(ck.name) || !file_safe(ck.value) ||
+	    !file_safe(ck.path) || !file_safe(ck.domain))
+		goto refuse;
 	ck.expires = expires;
 	url_reset(&u);
 	jar_put(jar, &ck, expired);
@@ -1005,7 +1026,7 @@ struct conn {
 	unsigned ends_queued, ends_done;  /* request ends written, sent */
 };
 
-enum body_kind { BODY_NONE, BODY_MEM, BODY_FILE, BODY_STREAM };
+enum body_kind { BODY_NONE, BODY_MEM, BODY_FILE, BODY_STREAM, BODY_FORM };
 
 enum phase {
 	PH_START,       /* not yet in a pool */
@@ -1053,10 +1074,11 @@ struct whirl_fetch {
 	const char *conn_host;                  /* the name being connected */
 	int conn_port;
 	char remote_ip[WHIRL_ADDR_STRLEN], local_ip[WHIRL_ADDR_STRLEN];
-	bool retried;
+	bool retried;                           /* on a fresh connection */
 
 	/* Sending. */
 	int body_fd;
+	struct whirl_form_reader *form;         /* BODY_FORM, while sending */
 	uint64_t body_left;                     /* of a file or sized stream */
 	bool pumping, stream_reading;
 	char *pump_buf;
@@ -1967,6 +1989,9 @@ request_fields(struct whirl_fetch *f)
 	}
 	if (f->rq.decompress)
 		add_default(hl, f, "Accept-Encoding", "gzip, deflate");
+	if (f->body == BODY_FORM)
+		add_default(hl, f, "Content-Type",
+		    whirl_form_content_type(f->rq.form));
 	jar = jar_header(f->rq.cookies, &f->u);
 	for (i = 0; whirl_headers_at(f->hdrs, i, &n, &v); i++) {
 		if (strcasecmp(n, "Host") == 0)
@@ -2042,6 +2067,8 @@ stop_pump(struct whirl_fetch *f)
 	if (f->body_fd >= 0)
 		close(f->body_fd);
 	f->body_fd = -1;
+	whirl_form_reader_free(f->form);
+	f->form = NULL;
 	if (f->stream_reading)
 		whirl_stream_cancel_read(f->rq.body_stream);
 	f->stream_reading = false;
@@ -2114,16 +2141,21 @@ pump(struct whirl_fetch *f)
 	}
 	while (whirl_stream_write_pending(k->s) < PUMP_HIGH) {
 		if (f->body_left == 0) {
-			close(f->body_fd);
-			f->body_fd = -1;
+			stop_pump(f);
 			end_request(f);
 			return;
 		}
 		want = f->body_left < PUMP_CHUNK ? f->body_left : PUMP_CHUNK;
-		n = read(f->body_fd, f->pump_buf, want);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		if (f->form != NULL) {
+			if ((n = whirl_form_reader_read(f->form, f->pump_buf,
+			    want)) <= 0) {
+				fail(f, WHIRL_FETCH_READ, "%s", n == 0 ?
+				    "the form ended early" : whirl_error());
+				return;
+			}
+		} else if ((n = read(f->body_fd, f->pump_buf, want)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
 			fail(f, WHIRL_FETCH_READ, "Failed to read %s: %s",
 			    f->body_file, n == 0 ? "it got shorter" :
 			    strerror(errno));
@@ -2160,6 +2192,16 @@ body_length(struct whirl_fetch *f)
 		}
 		f->body_left = (uint64_t)st.st_size;
 		return (int64_t)st.st_size;
+	case BODY_FORM:
+		/* A fresh reader for every send: a redirect that keeps the
+		 * body reads the files again. */
+		whirl_form_reader_free(f->form);
+		if ((f->form = whirl_form_reader_new(f->rq.form)) == NULL) {
+			fail(f, WHIRL_FETCH_READ, "%s", whirl_error());
+			return -2;
+		}
+		f->body_left = whirl_form_reader_length(f->form);
+		return (int64_t)f->body_left;
 	case BODY_STREAM:
 		if (f->stream_touched) {
 			fail(f, WHIRL_FETCH_REWIND, "necessary data rewind "
@@ -2228,8 +2270,9 @@ send_request(struct whirl_fetch *f)
 		end_request(f);
 		break;
 	case BODY_FILE:
+	case BODY_FORM:
 	case BODY_STREAM:
-		if (f->body == BODY_FILE && f->pump_buf == NULL)
+		if (f->body != BODY_STREAM && f->pump_buf == NULL)
 			f->pump_buf = whirl__xmalloc(PUMP_CHUNK);
 		f->pumping = true;
 		whirl_stream_set_water(k->s, PUMP_HIGH, on_water, k);
@@ -2543,6 +2586,9 @@ follow(struct whirl_fetch *f)
 	}
 	f->r.num_redirects++;
 	f->r.time_redirect = elapsed(f);
+	/* Each hop may find its reused connection dead: one fresh try
+	 * each. */
+	f->retried = false;
 	debug_info(f, "Issue another request to this URL: '%s'",
 	    f->redirect_url);
 	free(f->url);
@@ -2843,7 +2889,8 @@ whirl_httpclient_fetch(struct whirl_httpclient *c,
 	f->user_agent = copy_str(req->user_agent);
 	f->url = whirl__xstrdup(req->url != NULL ? req->url : "");
 	sources = (req->has_body || req->body_len > 0) +
-	    (req->body_file != NULL) + (req->body_stream != NULL);
+	    (req->body_file != NULL) + (req->body_stream != NULL) +
+	    (req->form != NULL);
 	if (req->has_body || req->body_len > 0) {
 		f->body = BODY_MEM;
 		f->mem_len = req->body_len;
@@ -2854,6 +2901,8 @@ whirl_httpclient_fetch(struct whirl_httpclient *c,
 		f->body = BODY_FILE;
 	} else if (req->body_stream != NULL) {
 		f->body = BODY_STREAM;
+	} else if (req->form != NULL) {
+		f->body = BODY_FORM;
 	}
 	f->method = whirl__xstrdup(req->method != NULL ? req->method :
 	    f->body != BODY_NONE ? "POST" : "GET");

@@ -42,8 +42,8 @@
  *
  * Ownership: the client owns its pool and its fetches.  The request is
  * copied by whirl_httpclient_fetch (headers, strings and a memory body),
- * except body_stream, tls and cookies, which are borrowed until done
- * fires.  A response and everything it points to are valid only during
+ * except body_stream, form, tls and cookies, which are borrowed until
+ * done fires.  A response and everything it points to are valid only during
  * the callback that receives it.  whirl_fetch_cancel may be called from
  * inside the fetch's head and body callbacks (not debug); done is the
  * fetch's last call and the fetch is freed after it returns.  A done
@@ -64,6 +64,7 @@ struct whirl_tls_ctx;
 struct whirl_httpclient;
 struct whirl_fetch;
 struct whirl_cookie_jar;
+struct whirl_form;
 
 /* Why a fetch failed; curl's exit status for the same failure in the
  * comment. */
@@ -162,6 +163,8 @@ struct whirl_http_request {
 	const char *body_file;        /* a regular file, read as it is sent */
 	struct whirl_stream *body_stream;  /* read to EOF; borrowed */
 	int64_t body_stream_len;      /* its length, -1: chunked */
+	const struct whirl_form *form;  /* multipart/form-data (form.h),
+					 with its Content-Type; borrowed */
 
 	bool follow_redirects;
 	int max_redirects;            /* -1: no limit */

@@ -158,6 +158,20 @@ fetch() {
 	assert_output '@rand.bin'
 	run complete_words whirl-fetch --print_body=f
 	assert_output 'false'
+	run complete_words whirl-fetch --retry-
+	assert_output '--retry-all-errors --retry-connrefused --retry-delay --retry-max-time'
+	run complete_words whirl-fetch --pretty ''
+	assert_output 'all colors format none'
+	run complete_words whirl-fetch -F 'up=@hel'
+	assert_output 'up=@hello.txt'
+	run complete_words whirl-fetch -F 'v=<ra'
+	assert_output 'v=<rand.bin'
+	run complete_words whirl-fetch -T hel
+	assert_output 'hello.txt'
+	run complete_words whirl-fetch -C ''
+	assert_equal "$output" -
+	run complete_words whirl-fetch -Z
+	assert_output '-Z'
 }
 
 @test "usage errors exit 2" {
