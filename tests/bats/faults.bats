@@ -198,3 +198,22 @@ PY
 	assert_success
 	assert_output "$(printf 'bounded\nfine')"
 }
+
+@test "whirl-fetch -o on a full 1 MiB tmpfs: status 23, the partial file removed, the space given back" {
+	unshare -rm true || skip "no mount namespaces here"
+	head -c 3000000 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+	start_server srv whirl-serve -q --print-port -p 0 \
+	    "/big=file:$BATS_TEST_TMPDIR/big"
+	mnt=$BATS_TEST_TMPDIR/small
+	mkdir "$mnt"
+	run --separate-stderr unshare -rm sh -c '
+		mount -t tmpfs -o size=1m none "$1" || exit 99
+		whirl-fetch -sS -o "$1/out" "$2"
+		echo "status $?"
+		ls -A "$1"
+		df -k "$1" | awk "NR == 2 { print \$3 }"' sh "$mnt" \
+	    "http://127.0.0.1:$SRV_PORT/big"
+	assert_success
+	assert_output "$(printf 'status 23\n0')"
+	assert_equal "$stderr" "whirl-fetch: (23) Failure writing output to destination"
+}
