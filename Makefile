@@ -169,3 +169,5 @@ format:
 	clang-format -i lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h
 
 -include $(LIB_OBJS:.o=.d) $(TOOLS:$(BUILD)/%=$(BUILD)/cmd/%.d) $(UNITS:=.d)
+
+include tests/fuzz/fuzz.mk

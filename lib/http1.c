@@ -45,6 +45,7 @@ struct whirl_http1 {
 	size_t start_len, header_bytes, nfields;
 	uint64_t body_bytes;
 	int err_status;
+	const char *err_why;            /* our reason for it, or NULL */
 	enum stop stop;
 	bool in_message, reading, failed, no_body_expected, head_seen;
 
@@ -83,6 +84,21 @@ scratch_add(struct whirl_http1 *h, const char *at, size_t len)
 	memcpy(h->scratch + h->slen, at, len);
 	h->slen += len;
 	h->scratch[h->slen] = '\0';
+}
+
+/* What the scratch holds, as a new string, and the scratch emptied.  An
+ * empty reason ("HTTP/1.1 200 \r\n") records nothing: the scratch may
+ * not even exist yet, or still hold an older piece. */
+static char *
+scratch_take(struct whirl_http1 *h)
+{
+	char *s = whirl__xmalloc(h->slen + 1);
+
+	if (h->slen > 0)
+		memcpy(s, h->scratch, h->slen);
+	s[h->slen] = '\0';
+	h->slen = 0;
+	return s;
 }
 
 static int
@@ -133,8 +149,7 @@ cb_url_complete(llhttp_t *p)
 {
 	struct whirl_http1 *h = codec(p);
 
-	h->target = whirl__xmemdup(h->scratch, h->slen + 1);
-	h->slen = 0;
+	h->target = scratch_take(h);
 	return 0;
 }
 
@@ -155,8 +170,7 @@ cb_status_complete(llhttp_t *p)
 {
 	struct whirl_http1 *h = codec(p);
 
-	h->reason = whirl__xmemdup(h->scratch, h->slen + 1);
-	h->slen = 0;
+	h->reason = scratch_take(h);
 	return 0;
 }
 
@@ -246,6 +260,12 @@ cb_headers_complete(llhttp_t *p)
 	/* An HTTP/0.9 line has no version to keep a connection honest. */
 	if (h->role == WHIRL_HTTP1_SERVER && h->msg.major != 1)
 		return limit(h, h->msg.major == 0 ? 400 : 505);
+	/* llhttp also reads a status of one or two digits ("HTTP/1.1 4
+	 * 02"): RFC 9112 wants three. */
+	if (h->role == WHIRL_HTTP1_CLIENT && p->status_code < 100) {
+		h->err_why = "Invalid status code";
+		return limit(h, 400);
+	}
 	if (h->role == WHIRL_HTTP1_SERVER && h->msg.content_length >= 0 &&
 	    (uint64_t)h->msg.content_length > h->lim.max_body)
 		return limit(h, 413);
@@ -460,6 +480,7 @@ parse(struct whirl_http1 *h, const char *data, size_t len)
 		}
 		if (e != HPE_PAUSED) {
 			fail(h, h->err_status != 0 ? h->err_status : 400,
+			    h->err_why != NULL ? h->err_why :
 			    llhttp_get_error_reason(&h->parser));
 			return len;
 		}

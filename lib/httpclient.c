@@ -863,7 +863,10 @@ whirl_cookie_jar_set(struct whirl_cookie_jar *jar, const char *urlstr,
 		aname = trimmed(p, eq != NULL ? (size_t)(eq - p) : n);
 		aval = eq != NULL ? trimmed(eq + 1, (size_t)(semi - eq - 1)) :
 		    whirl__xstrdup("");
-		if (strcasecmp(aname, "domain") == 0 && aval[0] != '\0') {
+		/* An empty domain, "." included, is ignored (RFC 6265
+		 * 5.2.3): "" would match every host ending in a dot. */
+		if (strcasecmp(aname, "domain") == 0 &&
+		    aval[aval[0] == '.'] != '\0') {
 			free(ck.domain);
 			ck.domain = whirl__xstrdup(aval + (aval[0] == '.'));
 			lower(ck.domain);

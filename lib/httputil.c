@@ -249,8 +249,17 @@ check_field(const char *name, size_t nlen, const char *value, size_t vlen)
 		return -1;
 	}
 	for (i = 0; i < vlen; i++) {
-		if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0') {
+		unsigned char c = (unsigned char)value[i];
+
+		if (c == '\r' || c == '\n' || c == '\0') {
 			whirl__seterr(0, "CR, LF or NUL in the value of "
+			    "header %.*s", (int)(nlen > 64 ? 64 : nlen), name);
+			return -1;
+		}
+		/* RFC 9110 field-content: no other control byte but HTAB
+		 * either (llhttp, ours and Node's, refuses to read one). */
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			whirl__seterr(0, "control character in the value of "
 			    "header %.*s", (int)(nlen > 64 ? 64 : nlen), name);
 			return -1;
 		}

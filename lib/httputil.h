@@ -26,7 +26,8 @@ void whirl_headers_free(struct whirl_headers *h);
 /* Forget every field, keeping the memory for reuse. */
 void whirl_headers_clear(struct whirl_headers *h);
 /* Append a field.  -1 (whirl_error) if the name is empty or not an HTTP
- * token, or the value holds CR, LF or NUL: such a field is never sent. */
+ * token, or the value holds CR, LF, NUL or another control character
+ * but TAB: such a field is never sent. */
 int whirl_headers_add(struct whirl_headers *h, const char *name,
     const char *value);
 int whirl_headers_addn(struct whirl_headers *h, const char *name,

@@ -175,6 +175,7 @@ open_walk(int rootfd, const char *rel)
 {
 	char *copy = whirl__xstrdup(rel), *comp, *save = NULL;
 	int fd = -1, next;
+	bool dir;
 
 	if (*rel == '/') {
 		errno = EXDEV;
@@ -183,10 +184,14 @@ open_walk(int rootfd, const char *rel)
 	fd = openat(rootfd, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
 	for (comp = strtok_r(copy, "/", &save); comp != NULL && fd != -1;
 	    comp = strtok_r(NULL, "/", &save)) {
+		/* A name followed by a slash must be a directory, as
+		 * openat2 reads "a.txt/" and "a.txt/." (strtok_r and the
+		 * skipped "." would forget it). */
+		dir = rel[(comp - copy) + strlen(comp)] == '/';
 		if (strcmp(comp, ".") == 0)
 			continue;
 		next = openat(fd, comp, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-		    O_NOCTTY | O_NOFOLLOW);
+		    O_NOCTTY | O_NOFOLLOW | (dir ? O_DIRECTORY : 0));
 		close(fd);
 		fd = next;
 	}

@@ -809,6 +809,12 @@ inflate_into(struct whirl_ws *ws, const void *data, size_t len)
 			return false;
 		if (r == Z_BUF_ERROR)
 			break;
+		/* A block with BFINAL set ends zlib's stream (RFC 7692 lets a
+		 * sender end a message so): what follows, the tail included,
+		 * starts a new one.  Left at its end, inflate would answer
+		 * Z_STREAM_END forever without reading on. */
+		if (r == Z_STREAM_END)
+			inflateReset(z);
 	} while (z->avail_in > 0 || z->avail_out == 0);
 	return true;
 }
