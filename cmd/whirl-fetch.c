@@ -565,27 +565,20 @@ add_form(const char *arg, bool literal)
 static uint64_t
 parse_secs(const char *opt, const char *s)
 {
-	char *end;
-	double v;
+	uint64_t ms;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v < 0 || v > 86400.0 * 365)
+	if (whirl_parse_seconds(s, 0, 86400.0 * 365, &ms) == -1)
 		usage_error("bad %s '%s' (seconds)", opt, s);
-	return v > 0 && v < 0.001 ? 1 : (uint64_t)(v * 1000 + 0.5);
+	return ms;
 }
 
 /* A whole number in [min, max] for option opt. */
 static long long
 parse_num(const char *opt, const char *s, long long min, long long max)
 {
-	char *end;
 	long long n;
 
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
+	if (whirl_parse_long(s, min, max, &n) == -1)
 		usage_error("bad %s '%s'", opt, s);
 	return n;
 }

@@ -258,12 +258,9 @@ static const struct option longopts[] = {
 static int
 parse_port(const char *s)
 {
-	char *end;
-	long v;
+	long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 65535)
+	if (whirl_parse_long(s, 0, 65535, &v) == -1)
 		usage_error("bad port '%s' (0 to 65535)", s);
 	return (int)v;
 }
@@ -272,13 +269,9 @@ parse_port(const char *s)
 static int
 parse_count(const char *opt, const char *s)
 {
-	char *end;
-	long v;
+	long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 ||
-	    v > MAX_WORKERS)
+	if (whirl_parse_long(s, 0, MAX_WORKERS, &v) == -1)
 		usage_error("bad %s '%s' (0 to %d)", opt, s, MAX_WORKERS);
 	if (v == 0)
 		v = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
@@ -290,39 +283,22 @@ parse_count(const char *opt, const char *s)
 static uint64_t
 parse_secs(const char *opt, const char *s)
 {
-	char *end;
-	double v;
+	uint64_t ms;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v <= 0 || v > 86400 * 365)
+	if (whirl_parse_seconds(s, 0, 86400 * 365, &ms) == -1 || ms == 0)
 		usage_error("bad %s '%s' (seconds, more than 0)", opt, s);
-	return (uint64_t)(v * 1000 + 0.999);
+	return ms;
 }
 
 /* Bytes, with an optional K, M or G (binary; "KiB" and "KB" too). */
 static uint64_t
 parse_size(const char *opt, const char *s)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mult = 1;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *s == '-')
-		usage_error("bad %s '%s'", opt, s);
-	switch (*end) {
-	case 'k': case 'K': mult = 1024; end++; break;
-	case 'm': case 'M': mult = 1024 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
-	}
-	if (mult > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
-		end += strlen(end);
-	if (*end != '\0' || v == 0 || v > UINT64_MAX / mult)
+	if (whirl_parse_size(s, &v) == -1)
 		usage_error("bad %s '%s' (bytes, K, M or G)", opt, s);
-	return v * mult;
+	return v;
 }
 
 static void

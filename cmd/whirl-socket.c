@@ -224,17 +224,13 @@ static const struct option longopts[] = {
 static uint64_t
 parse_timeout(const char *arg)
 {
-	char *end;
-	double secs;
+	uint64_t ms;
 
-	errno = 0;
-	secs = strtod(arg, &end);
-	if (errno != 0 || end == arg || *end != '\0' || !isfinite(secs) ||
-	    secs <= 0 || secs > 1e7) {
+	if (whirl_parse_seconds(arg, 0, 1e7, &ms) == -1 || ms == 0) {
 		warnx("invalid timeout: %s", arg);
 		usage();
 	}
-	return secs * 1000 < 1 ? 1 : (uint64_t)(secs * 1000);
+	return ms;
 }
 
 /* Operands: [host] port, or one path (it contains a slash). */

@@ -1649,18 +1649,15 @@ static const struct option longopts[] = {
 static int64_t
 parse_secs(const char *opt, const char *s, bool minus_one)
 {
-	char *end;
-	double v;
+	uint64_t ms;
+	long long none;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (minus_one && end != s && *end == '\0' && v == -1)
+	if (minus_one && whirl_parse_long(s, -1, -1, &none) == 0)
 		return -1;
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v <= 0 || v > 86400 * 365)
+	if (whirl_parse_seconds(s, 0, 86400 * 365, &ms) == -1 || ms == 0)
 		usage_error("bad %s '%s' (seconds, more than 0%s)", opt, s,
 		    minus_one ? ", or -1" : "");
-	return (int64_t)(v * 1000 + 0.999);
+	return (int64_t)ms;
 }
 
 static void

@@ -8,6 +8,7 @@
 #define WHIRL_H
 
 #include "error.h"
+#include "options.h"
 #include "ioloop.h"
 #include "iostream.h"
 #include "tls.h"
