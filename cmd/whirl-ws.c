@@ -37,6 +37,8 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 
+#include <event2/buffer.h>
+
 #include "whirl.h"
 
 /* Exit statuses (the man page's table). */
@@ -410,160 +412,29 @@ emit_message(bool binary, const char *data, size_t len)
 	free(b64.p);
 }
 
-/*
- * JSON, pretty-printed for --json in interactive mode.  A strict little
- * recursive reader: anything that is not one JSON value is shown as sent.
- */
-
-struct json {
-	const char *p, *end;
-	struct buf *out;
-	int depth;
-};
-
-static void
-json_ws(struct json *j)
-{
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-	    *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
-
-static void
-json_indent(struct json *j)
-{
-	int i;
-
-	buf_str(j->out, "\n");
-	for (i = 0; i < j->depth; i++)
-		buf_str(j->out, "  ");
-}
-
-static bool json_value(struct json *j);
-
-static bool
-json_string(struct json *j)
-{
-	const char *start = j->p++;
-
-	while (j->p < j->end && *j->p != '"') {
-		if ((unsigned char)*j->p < 0x20)
-			return false;
-		if (*j->p == '\\' && ++j->p == j->end)
-			return false;
-		j->p++;
-	}
-	if (j->p == j->end)
-		return false;
-	j->p++;
-	buf_add(j->out, start, (size_t)(j->p - start));
-	return true;
-}
-
-static bool
-json_scalar(struct json *j)
-{
-	static const char *const words[] = { "true", "false", "null" };
-	const char *start = j->p;
-	size_t i, n;
-
-	for (i = 0; i < 3; i++) {
-		n = strlen(words[i]);
-		if ((size_t)(j->end - j->p) >= n &&
-		    memcmp(j->p, words[i], n) == 0) {
-			j->p += n;
-			buf_add(j->out, start, n);
-			return true;
-		}
-	}
-	while (j->p < j->end && *j->p != '\0' &&
-	    strchr("+-.0123456789eE", *j->p) != NULL)
-		j->p++;
-	if (j->p == start || (*start != '-' && (*start < '0' || *start > '9')))
-		return false;
-	buf_add(j->out, start, (size_t)(j->p - start));
-	return true;
-}
-
-/* An object's or array's members, after its opening bracket. */
-static bool
-json_members(struct json *j, char close, bool object)
-{
-	bool first = true;
-
-	json_ws(j);
-	if (j->p < j->end && *j->p == close) {
-		j->p++;
-		buf_add(j->out, &close, 1);
-		return true;
-	}
-	if (++j->depth > JSON_DEPTH)
-		return false;
-	for (;;) {
-		if (!first)
-			buf_str(j->out, ",");
-		first = false;
-		json_indent(j);
-		json_ws(j);
-		if (object) {
-			if (j->p == j->end || *j->p != '"' || !json_string(j))
-				return false;
-			json_ws(j);
-			if (j->p == j->end || *j->p++ != ':')
-				return false;
-			buf_str(j->out, ": ");
-		}
-		if (!json_value(j))
-			return false;
-		json_ws(j);
-		if (j->p == j->end)
-			return false;
-		if (*j->p == close)
-			break;
-		if (*j->p++ != ',')
-			return false;
-	}
-	j->p++;
-	j->depth--;
-	json_indent(j);
-	buf_add(j->out, &close, 1);
-	return true;
-}
-
-static bool
-json_value(struct json *j)
-{
-	json_ws(j);
-	if (j->p == j->end)
-		return false;
-	switch (*j->p) {
-	case '{':
-		j->p++;
-		buf_str(j->out, "{");
-		return json_members(j, '}', true);
-	case '[':
-		j->p++;
-		buf_str(j->out, "[");
-		return json_members(j, ']', false);
-	case '"':
-		return json_string(j);
-	default:
-		return json_scalar(j);
-	}
-}
-
+/* --json in interactive mode: an object or array indented by pretty.h;
+ * anything else (a scalar, not JSON) is shown as sent. */
 static bool
 json_pretty(const char *data, size_t len, struct buf *out)
 {
-	struct json j = { data, data + len, out, 0 };
+	struct evbuffer *eb;
+	size_t skip = 0, n;
+	bool ok;
 
-	json_ws(&j);
-	if (j.p == j.end || (*j.p != '{' && *j.p != '['))
+	while (skip < len && strchr(" \t\r\n", data[skip]) != NULL)
+		skip++;
+	if (skip == len || (data[skip] != '{' && data[skip] != '['))
 		return false;
-	if (!json_value(&j))
+	if ((eb = evbuffer_new()) == NULL)
 		return false;
-	json_ws(&j);
-	return j.p == j.end;
+	ok = whirl_json_pretty(eb, data, len, 0) == 0;
+	if (ok) {
+		n = evbuffer_get_length(eb);
+		/* tty_text ends the line itself. */
+		buf_add(out, evbuffer_pullup(eb, -1), n > 0 ? n - 1 : 0);
+	}
+	evbuffer_free(eb);
+	return ok;
 }
 
 /* Text for the terminal: control characters as ^X (so the network cannot

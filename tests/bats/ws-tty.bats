@@ -355,10 +355,11 @@ last_line() {
 	tmux_wait '^  }$'
 	run tmux_screen
 	assert_line --regexp '^[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]{3} < \{$'
-	assert_line '    "name": "whirl",'
-	assert_line '    "tags": ['
-	assert_line '      "a",'
-	assert_line '    "empty": {}'
+	# pretty.h's four spaces a level, under tty_text's two.
+	assert_line '      "name": "whirl",'
+	assert_line '      "tags": ['
+	assert_line '          "a",'
+	assert_line '      "empty": {}'
 }
 
 @test "-1 and --until work interactively too" {
