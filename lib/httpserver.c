@@ -94,6 +94,8 @@ struct whirl_httpserver {
 	struct conn *conns;
 	size_t nconns;
 	char server_line[96];
+	char plain_reply[512];          /* plain HTTP on the TLS port */
+	size_t plain_reply_len;
 	char date_line[48];
 	time_t date_at;
 	bool stopping;
@@ -510,12 +512,34 @@ on_accept(struct whirl_tcpserver *tcp, struct whirl_stream *s,
 	srv->nconns++;
 	c->timer = whirl_timer_new(srv->loop, on_deadline, c);
 	whirl_stream_set_close_cb(s, on_stream_close, c);
-	if (srv->opts.tls != NULL)
+	if (srv->opts.tls != NULL) {
+		whirl_stream_set_tls_plain_reply(s, srv->plain_reply,
+		    srv->plain_reply_len);
 		whirl_stream_start_tls(s, srv->opts.tls, NULL,
 		    srv->opts.head_ms, NULL, NULL);
+	}
 	c->h = whirl_http1_new(s, WHIRL_HTTP1_SERVER, &srv->opts.limits,
 	    &h1_delegate, c);
 	deadline(c, srv->opts.idle_ms);
+}
+
+/* The answer to plain HTTP on the TLS port, built once: the handshake
+ * has failed by then, so there is no codec and no request to speak of. */
+static void
+build_plain_reply(struct whirl_httpserver *srv)
+{
+	static const char page[] = "<html><title>400: Bad Request</title>"
+	    "<body>400: Bad Request: plain HTTP was sent to an HTTPS port"
+	    "</body></html>";
+	int n;
+
+	n = snprintf(srv->plain_reply, sizeof(srv->plain_reply),
+	    "HTTP/1.1 400 Bad Request\r\n%s"
+	    "Content-Type: text/html; charset=UTF-8\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    srv->server_line, sizeof(page) - 1, page);
+	srv->plain_reply_len = n < 0 ? 0 : (size_t)n < sizeof(srv->plain_reply) ?
+	    (size_t)n : sizeof(srv->plain_reply) - 1;
 }
 
 /* Out of descriptors: tcpserver backs off and says so at most once a
@@ -549,6 +573,7 @@ whirl_httpserver_new(struct whirl_loop *loop,
 	    srv->opts.server_header != NULL ? srv->opts.server_header :
 	    "whirl/" WHIRL_VERSION);
 	srv->opts.server_header = NULL;
+	build_plain_reply(srv);
 	srv->cb = cb;
 	srv->arg = arg;
 	srv->tcp = whirl_tcpserver_new(loop, 0, on_accept, srv);

@@ -91,6 +91,8 @@ struct whirl_stream {
 	struct whirl_timer *hs_timer;
 	whirl_stream_write_cb hs_cb;
 	void *hs_arg;
+	const char *plain_reply;        /* to plain HTTP on a TLS port */
+	size_t plain_reply_len;
 	char *errmsg;                   /* a failure without an errno text */
 
 	struct whirl_stream_stats stats;
@@ -1383,6 +1385,28 @@ tls_handshake_done(struct whirl_stream *s, int err)
 		stream_fail(s, err);
 }
 
+/* OpenSSL read "GET /" where a record header belongs.  Say so in plain
+ * text, as nginx does, instead of a bare reset: one send of a few hundred
+ * bytes into a fresh socket's empty buffer, then our FIN, then what the
+ * client already sent is drained so that the close is a FIN, not a RST
+ * that would destroy the answer before the client reads it. */
+static void
+answer_plain_http(struct whirl_stream *s)
+{
+	char sink[4096];
+	int i;
+
+	free(s->errmsg);
+	s->errmsg = whirl__xstrdup("plain HTTP request on a TLS port");
+	(void)send(s->rfd, s->plain_reply, s->plain_reply_len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(s->rfd, SHUT_WR);
+	for (i = 0; i < 16; i++)
+		if (recv(s->rfd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+	errno = EPROTO;
+}
+
 static void
 tls_handshake(struct whirl_stream *s)
 {
@@ -1403,7 +1427,13 @@ tls_handshake(struct whirl_stream *s)
 		event_add(s->wev, NULL);
 		return;
 	default:
-		tls_failed(s, n, err);
+		if (s->plain_reply != NULL && SSL_is_server(s->ssl) &&
+		    ERR_GET_REASON(ERR_peek_error()) == SSL_R_HTTP_REQUEST) {
+			ERR_clear_error();
+			answer_plain_http(s);
+		} else {
+			tls_failed(s, n, err);
+		}
 		tls_handshake_done(s, EPROTO);
 	}
 }
@@ -1452,6 +1482,14 @@ whirl_stream_start_tls(struct whirl_stream *s, struct whirl_tls_ctx *ctx,
 	}
 	kick_write(s);
 	return 0;
+}
+
+void
+whirl_stream_set_tls_plain_reply(struct whirl_stream *s, const char *reply,
+    size_t len)
+{
+	s->plain_reply = reply;
+	s->plain_reply_len = len;
 }
 
 bool

@@ -167,6 +167,15 @@ struct whirl_tls_ctx;
 int whirl_stream_start_tls(struct whirl_stream *s, struct whirl_tls_ctx *ctx,
     const char *hostname, uint64_t timeout_ms, whirl_stream_write_cb done,
     void *arg);
+/*
+ * What a server stream sends, in plain text, to a peer that sends plain
+ * HTTP where a TLS ClientHello belongs, before the handshake fails and
+ * the stream closes as on any failure (nginx's "400 ... plain HTTP
+ * request was sent to HTTPS port").  Without it such a peer sees the
+ * connection close.  `reply` is not copied: it must outlive the stream.
+ */
+void whirl_stream_set_tls_plain_reply(struct whirl_stream *s,
+    const char *reply, size_t len);
 bool whirl_stream_is_tls(const struct whirl_stream *s);
 /* The ALPN protocol agreed, copied into buf; NULL if none. */
 const char *whirl_stream_tls_alpn(const struct whirl_stream *s, char *buf,
