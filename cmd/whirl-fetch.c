@@ -436,7 +436,7 @@ static void
 add_header(const char *spec)
 {
 	const char *colon = strchr(spec, ':'), *semi = strchr(spec, ';');
-	char *name, *text, *line, *next;
+	char name[256], *text, *line, *next;
 	const char *v;
 	size_t len;
 
@@ -457,25 +457,25 @@ add_header(const char *spec)
 		return;
 	}
 	if (colon == NULL && semi != NULL && semi[1] == '\0') {
-		name = strndup(spec, (size_t)(semi - spec));
+		/* curl's "Name;": send it with an empty value */
+		len = (size_t)(semi - spec);
+		if (len >= sizeof(name))
+			usage_error("bad -H '%s': name too long", spec);
+		memcpy(name, spec, len);
+		name[len] = '\0';
 		whirl_headers_remove(o.headers, name);
 		if (whirl_headers_add(o.headers, name, "") == -1)
 			usage_error("bad -H '%s': %s", spec, whirl_error());
-		free(name);
 		return;
 	}
-	if (colon == NULL)
-		usage_error("bad -H '%s' (Name: value)", spec);
-	name = strndup(spec, (size_t)(colon - spec));
-	v = colon + 1;
-	v += strspn(v, " \t");
-	if (*v == '\0') {
+	if (whirl_http_split_header(spec, name, sizeof(name), &v) == -1)
+		usage_error("bad -H '%s': %s", spec, whirl_error());
+	if (*v == '\0') {      /* "Name:" removes a header we would send */
 		whirl_headers_remove(o.headers, name);
 		add_omit(name);
 	} else if (whirl_headers_add(o.headers, name, v) == -1) {
 		usage_error("bad -H '%s': %s", spec, whirl_error());
 	}
-	free(name);
 }
 
 /* -F's value: up to ';', or a "quoted string" with \" and \\ escapes.

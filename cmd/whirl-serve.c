@@ -471,19 +471,12 @@ demo_page_cb(struct whirl_handler *h, void *arg)
 static void
 add_header(struct whirl_app *a, const char *spec)
 {
-	const char *colon = strchr(spec, ':'), *v;
 	char name[256];
-	size_t n;
+	const char *v;
 
-	if (colon == NULL || colon == spec ||
-	    (size_t)(colon - spec) >= sizeof(name))
-		usage_error("bad -H '%s' (Name: value)", spec);
-	n = (size_t)(colon - spec);
-	memcpy(name, spec, n);
-	name[n] = '\0';
-	v = colon + 1 + strspn(colon + 1, " \t");
-	if (strcasecmp(name, "Server") == 0 &&
-	    strpbrk(v, "\r\n") == NULL) {
+	if (whirl_http_split_header(spec, name, sizeof(name), &v) == -1)
+		usage_error("bad -H '%s': %s", spec, whirl_error());
+	if (strcasecmp(name, "Server") == 0) {
 		o.http.server_header = v;
 		return;
 	}

@@ -1609,11 +1609,11 @@ set_auth(const char *s)
 static void
 set_header(const char *s)
 {
-	const char *colon = strchr(s, ':');
+	char name[256];
+	const char *v;
 
-	if (colon == NULL || colon == s || strpbrk(s, "\r\n") != NULL ||
-	    !whirl_http_is_token(s, (size_t)(colon - s)))
-		usage_error("bad -H '%s' (Name: value)", s);
+	if (whirl_http_split_header(s, name, sizeof(name), &v) == -1)
+		usage_error("bad -H '%s': %s", s, whirl_error());
 	push(&o.headers, &o.nheaders, s);
 }
 

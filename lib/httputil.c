@@ -337,6 +337,31 @@ whirl_headers_set(struct whirl_headers *h, const char *name,
 	return whirl_headers_addn(h, name, nlen, value, vlen);
 }
 
+int
+whirl_http_split_header(const char *spec, char *name, size_t size,
+    const char **value)
+{
+	const char *colon = strchr(spec, ':'), *v;
+	size_t n;
+
+	if (colon == NULL) {
+		whirl__seterr(0, "no ':' (Name: value)");
+		return -1;
+	}
+	n = (size_t)(colon - spec);
+	v = colon + 1 + strspn(colon + 1, " \t");
+	if (check_field(spec, n, v, strlen(v)) == -1)
+		return -1;
+	if (n >= size) {
+		whirl__seterr(0, "header name longer than %zu bytes", size - 1);
+		return -1;
+	}
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	*value = v;
+	return 0;
+}
+
 size_t
 whirl_headers_remove(struct whirl_headers *h, const char *name)
 {

@@ -55,6 +55,14 @@ size_t whirl_headers_size(const struct whirl_headers *h);
 bool whirl_headers_has_token(const struct whirl_headers *h, const char *name,
     const char *token);
 
+/* A "Name: value" header as typed on a command line (-H): the name is
+ * copied into name (size bytes with its NUL); *value points into spec
+ * past the colon and the blanks after it ("" when nothing follows).
+ * -1 (whirl_error) without a colon, when the name is not a token or does
+ * not fit, or when the value holds CR, LF or another control byte. */
+int whirl_http_split_header(const char *spec, char *name, size_t size,
+    const char **value);
+
 /* True if len bytes of s are a non-empty RFC 9110 token (a field name,
  * a method): letters, digits and !#$%&'*+-.^_`|~. */
 bool whirl_http_is_token(const char *s, size_t len);

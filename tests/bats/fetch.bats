@@ -189,6 +189,10 @@ fetch() {
 	assert_failure 2
 	fetch -H 'no colon' "$H/"
 	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "whirl-fetch: bad -H 'no colon': no ':' (Name: value)"
+	fetch -H $'X-A: 1\r\nX-B: 2' "$H/"
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "whirl-fetch: bad -H '"$'X-A: 1\r'
 	fetch -m soon "$H/"
 	assert_failure 2
 }

@@ -339,7 +339,11 @@ Content-Length: 87
 	assert_line -n 0 "whirl-serve: bad --max-body-size '1X' (bytes, K, M or G)"
 	run whirl-serve -H 'NoColon'
 	assert_failure 2
-	assert_line -n 0 "whirl-serve: bad -H 'NoColon' (Name: value)"
+	assert_line -n 0 "whirl-serve: bad -H 'NoColon': no ':' (Name: value)"
+	run whirl-serve -H $'X-A: 1\nX-B: 2'
+	assert_failure 2
+	assert_line -n 0 "whirl-serve: bad -H 'X-A: 1"
+	assert_line -n 1 "X-B: 2': CR, LF or NUL in the value of header X-A"
 	run whirl-serve -H 'Content-Length: 3'
 	assert_failure 2
 	assert_line -n 0 "whirl-serve: bad -H 'Content-Length: 3': Content-Length is the server's to send"

@@ -237,6 +237,10 @@ Sec-Websocket-Protocol=chat, superchat"
 		assert_equal "$status" 2
 		[[ $stderr == *"Try 'whirl-ws --help' for more."* ]]
 	done
+	run --separate-stderr whirl-ws -H $'X-A: a\x01' ws://x/
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" \
+	    "whirl-ws: bad -H '"$'X-A: a\x01'"': control character in the value of header X-A"
 }
 
 @test "status 130 on SIGINT, after sending a close frame" {

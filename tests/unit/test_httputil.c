@@ -173,6 +173,43 @@ TEST(is_token)
 	CHECK(!whirl_http_is_token("a=b", 3));
 }
 
+/* -H as typed: the name copied, the value past the colon and its
+ * blanks; anything that could not be sent is refused here. */
+TEST(split_header)
+{
+	char name[8];
+	const char *v = NULL;
+
+	CHECK(whirl_http_split_header("X-A:  b c ", name, sizeof(name),
+	    &v) == 0);
+	CHECK_EQ_STR(name, "X-A");
+	CHECK_EQ_STR(v, "b c ");
+	CHECK(whirl_http_split_header("X-A:", name, sizeof(name), &v) == 0);
+	CHECK_EQ_STR(v, "");
+	CHECK(whirl_http_split_header("X-A: a:b", name, sizeof(name),
+	    &v) == 0);
+	CHECK_EQ_STR(name, "X-A");
+	CHECK_EQ_STR(v, "a:b");
+	CHECK(whirl_http_split_header("NoColon", name, sizeof(name), &v) == -1);
+	CHECK_EQ_STR(whirl_error(), "no ':' (Name: value)");
+	CHECK(whirl_http_split_header(": v", name, sizeof(name), &v) == -1);
+	CHECK_EQ_STR(whirl_error(), "invalid header name \"\"");
+	CHECK(whirl_http_split_header("A B: v", name, sizeof(name), &v) == -1);
+	CHECK_EQ_STR(whirl_error(), "invalid header name \"A B\"");
+	CHECK(whirl_http_split_header("X: a\r\nEvil: 1", name, sizeof(name),
+	    &v) == -1);
+	CHECK_EQ_STR(whirl_error(), "CR, LF or NUL in the value of header X");
+	CHECK(whirl_http_split_header("X: a\x01", name, sizeof(name),
+	    &v) == -1);
+	CHECK_EQ_STR(whirl_error(), "control character in the value of header X");
+	CHECK(whirl_http_split_header("Eight-ch: v", name, sizeof(name),
+	    &v) == -1);
+	CHECK_EQ_STR(whirl_error(), "header name longer than 7 bytes");
+	CHECK(whirl_http_split_header("Seven-c: v", name, sizeof(name),
+	    &v) == 0);
+	CHECK_EQ_STR(name, "Seven-c");
+}
+
 TEST(headers_clear_reuse)
 {
 	struct whirl_headers *h = whirl_headers_new();
@@ -645,6 +682,7 @@ main(void)
 	RUN(headers_set_remove);
 	RUN(headers_refused);
 	RUN(is_token);
+	RUN(split_header);
 	RUN(headers_clear_reuse);
 	RUN(headers_has_token);
 	RUN(percent_decode);
