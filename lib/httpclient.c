@@ -1395,8 +1395,6 @@ hop_reset(struct whirl_fetch *f, bool reusable)
 static void
 fetch_free(struct whirl_fetch *f)
 {
-	size_t i;
-
 	if (f->prev != NULL)
 		f->prev->next = f->next;
 	else if (f->c->fetches == f)
@@ -1408,16 +1406,12 @@ fetch_free(struct whirl_fetch *f)
 	whirl_timer_free(f->kick);
 	free(f->method);
 	whirl_headers_free(f->hdrs);
-	for (i = 0; f->omit != NULL && f->omit[i] != NULL; i++)
-		free(f->omit[i]);
-	free(f->omit);
+	whirl__strv_free(f->omit);
 	free(f->mem);
 	free(f->body_file);
 	free(f->proxy_spec);
 	free(f->no_proxy);
-	for (i = 0; f->resolve != NULL && f->resolve[i] != NULL; i++)
-		free(f->resolve[i]);
-	free(f->resolve);
+	whirl__strv_free(f->resolve);
 	free(f->unix_socket);
 	free(f->first_hostport);
 	free(f->first_scheme);

@@ -834,23 +834,35 @@ resume_after_write(struct whirl_http1 *h, const char *err, void *arg)
 		whirl_http1_resume(h);
 }
 
+/* The handler is done with req: free it and hand its connection, if it
+ * is still there, back to the server (NULL if it is gone). */
+static struct conn *
+request_done(struct whirl_request *req)
+{
+	struct conn *c = req->c;
+
+	req->finished = true;
+	request_free(req);
+	if (c == NULL)
+		return NULL;
+	c->req = NULL;
+	c->dispatched = false;
+	whirl_stream_cancel_read(c->s);          /* the watch_gone read */
+	whirl_stream_set_water(c->s, 0, NULL, NULL);
+	return c;
+}
+
 void
 whirl_response_finish(struct whirl_request *req)
 {
-	struct conn *c = req->c;
+	struct conn *c;
 
 	if (req->finished)
 		return;
 	if (!req->started)
 		whirl_response_start(req, 200, NULL, 0);
-	req->finished = true;
-	request_free(req);
-	if (c == NULL)
+	if ((c = request_done(req)) == NULL)
 		return;
-	c->req = NULL;
-	c->dispatched = false;
-	whirl_stream_cancel_read(c->s);          /* the watch_gone read */
-	whirl_stream_set_water(c->s, 0, NULL, NULL);
 	if (c->closing) {
 		whirl_http1_write_end(c->h, NULL, NULL);
 		linger_close(c);
@@ -869,18 +881,12 @@ whirl_response_finish(struct whirl_request *req)
 void
 whirl_response_abort(struct whirl_request *req)
 {
-	struct conn *c = req->c;
+	struct conn *c;
 
 	if (req->finished)
 		return;
-	req->finished = true;
-	request_free(req);
-	if (c == NULL)
-		return;
-	c->req = NULL;
-	c->dispatched = false;
-	whirl_stream_set_water(c->s, 0, NULL, NULL);
-	linger_close(c);        /* what is queued goes, then FIN: no end */
+	if ((c = request_done(req)) != NULL)
+		linger_close(c);  /* what is queued goes, then FIN: no end */
 }
 
 void

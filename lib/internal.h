@@ -19,6 +19,8 @@ void *whirl__xcalloc(size_t n, size_t size);
 void *whirl__xrealloc(void *p, size_t size);
 char *whirl__xstrdup(const char *s);
 void *whirl__xmemdup(const void *p, size_t size);
+/* Free a NULL-terminated array of strings and the array (NULL is fine). */
+void whirl__strv_free(char **v);
 
 /* Set whirl_error()'s message (printf format); errno_value is what
  * whirl_error_errno() will return (0 when not a system call's failure). */

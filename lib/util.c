@@ -58,6 +58,16 @@ whirl__xmemdup(const void *src, size_t size)
 	return p;
 }
 
+void
+whirl__strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 whirl__set_nonblock(int fd)
 {

@@ -105,6 +105,5 @@ char **whirl__prog_args(const struct whirl_handler *h);
  * for cgi: RFC 3875's variables; for all CAPTURE_name of each named
  * group. */
 char **whirl__prog_env(struct whirl_handler *h, bool cgi);
-void whirl__strv_free(char **v);
 
 #endif

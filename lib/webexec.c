@@ -262,16 +262,6 @@ strv_addf(struct strv *s, const char *fmt, ...)
 	strv_push(s, str);
 }
 
-void
-whirl__strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 char **
 whirl__prog_args(const struct whirl_handler *h)
 {
