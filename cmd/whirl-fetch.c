@@ -122,8 +122,8 @@ struct xfer {
 	struct whirl_stream *upload_stream;  /* -T - */
 	struct whirl_headers *hdrs;     /* when this try adds a Range */
 	int fd;                         /* body destination, -1 until opened */
-	char *final_path, *tmp_path;
-	int slot;                       /* in tmp_slots, or -1 */
+	char *final_path;
+	struct whirl_outfile *of;       /* NULL until the first byte */
 	uint64_t resume_from, got;
 	bool raw_chunked, failed_http, write_failed, not_modified;
 	bool discard;                   /* this answer's body is not kept */
@@ -153,11 +153,6 @@ static size_t nrunning;
 static bool stopping, filling;
 static size_t next_arg;
 static struct whirl_urlglob *next_glob;
-
-/* Temporary files for the signal handler to remove: one slot per
- * transfer that may run at once. */
-static char *volatile *tmp_slots;
-static size_t ntmp_slots;
 
 /*
  * Messages and usage.
@@ -1054,40 +1049,15 @@ to_stdout(const struct xfer *x)
 	    (x->out_path != NULL && strcmp(x->out_path, "-") == 0);
 }
 
-static void
-tmp_register(struct xfer *x)
-{
-	size_t i;
-
-	for (i = 0; i < ntmp_slots; i++)
-		if (tmp_slots[i] == NULL) {
-			tmp_slots[i] = x->tmp_path;
-			x->slot = (int)i;
-			return;
-		}
-}
-
-static void
-tmp_forget(struct xfer *x)
-{
-	if (x->slot >= 0)
-		tmp_slots[x->slot] = NULL;
-	x->slot = -1;
-}
-
-/* Open the transfer's destination; -1 (reported) on failure. */
+/* Open the transfer's destination; -1 (reported) on failure.  A file
+ * appears whole or not at all (lib/outfile), except with -C. */
 static int
 out_open(struct xfer *x)
 {
-	struct stat st;
-	char *tmp;
-	mode_t um;
-	int fd;
-
-	if (x->fd >= 0)
+	if (x->of != NULL)
 		return 0;
 	if (to_stdout(x)) {
-		x->fd = 1;
+		x->of = whirl_outfile_wrap(1);
 		return 0;
 	}
 	free(x->final_path);
@@ -1098,28 +1068,9 @@ out_open(struct xfer *x)
 		report(EXIT_WRITE, "Remote file name has no length!");
 		return -1;
 	}
-	if (o.resume) {
-		/* -C: the file grows where it is; a partial one stays. */
-		fd = open(x->final_path, O_WRONLY | O_CREAT | O_APPEND |
-		    O_CLOEXEC, 0666);
-	} else if (stat(x->final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a fifo: there is nothing to rename. */
-		fd = open(x->final_path, O_WRONLY | O_CLOEXEC);
-	} else {
-		if (asprintf(&tmp, "%s.whirl-XXXXXX", x->final_path) == -1)
-			err(1, NULL);
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd != -1) {
-			um = umask(0);
-			umask(um);
-			fchmod(fd, 0666 & ~um);
-			x->tmp_path = tmp;
-			tmp_register(x);
-		} else {
-			free(tmp);
-		}
-	}
-	if (fd == -1) {
+	x->of = whirl_outfile_open(x->final_path,
+	    o.resume ? WHIRL_OUTFILE_APPEND : 0);
+	if (x->of == NULL) {
 		char msg[4200];
 
 		x->exit = EXIT_WRITE;
@@ -1128,7 +1079,6 @@ out_open(struct xfer *x)
 		report(EXIT_WRITE, msg);
 		return -1;
 	}
-	x->fd = fd;
 	return 0;
 }
 
@@ -1137,7 +1087,7 @@ out_write(struct xfer *x, const char *p, size_t n)
 {
 	if (x->write_failed || out_open(x) == -1)
 		return -1;
-	if (write_all(x->fd, p, n) == -1) {
+	if (whirl_outfile_write(x->of, p, n) == -1) {
 		x->write_failed = true;
 		return -1;
 	}
@@ -1150,35 +1100,22 @@ out_finish(struct xfer *x, bool ok)
 {
 	/* An empty body makes an empty file, except for a 304 (the copy
 	 * there is still good, curl leaves it too) and a discarded one. */
-	if (ok && x->fd < 0 && !to_stdout(x) && !x->not_modified &&
+	if (ok && x->of == NULL && !to_stdout(x) && !x->not_modified &&
 	    !x->discard)
 		ok = out_open(x) == 0;
-	if (x->fd > 2 && close(x->fd) == -1 && ok) {
+	if (x->of == NULL)
+		return;
+	if (ok && whirl_outfile_commit(x->of) == -1)
 		x->write_failed = true;
-		ok = false;
-	}
-	x->fd = -1;
-	if (x->tmp_path != NULL) {
-		if (ok && rename(x->tmp_path, x->final_path) == -1) {
-			x->write_failed = true;
-			ok = false;
-		}
-		tmp_forget(x);
-		if (!ok)
-			unlink(x->tmp_path);
-	}
-	free(x->tmp_path);
-	x->tmp_path = NULL;
+	else if (!ok)
+		whirl_outfile_discard(x->of);
+	x->of = NULL;
 }
 
 static void
 on_fatal_signal(int sig)
 {
-	size_t i;
-
-	for (i = 0; i < ntmp_slots; i++)
-		if (tmp_slots[i] != NULL)
-			unlink(tmp_slots[i]);
+	whirl_outfile_unlink_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -1576,8 +1513,6 @@ next_xfer(void)
 	x->upload = i < o.nuploads ? o.uploads[i] : NULL;
 	x->retries_left = o.retry;
 	x->retry_sleep_ms = o.retry_delay_ms > 0 ? o.retry_delay_ms : 1000;
-	x->fd = -1;
-	x->slot = -1;
 	return x;
 }
 
@@ -2064,9 +1999,6 @@ setup(void)
 			write_out_fmt = strdup(o.write_out);
 		}
 	}
-	ntmp_slots = o.parallel_max;
-	if ((tmp_slots = calloc(ntmp_slots, sizeof(*tmp_slots))) == NULL)
-		err(1, NULL);
 }
 
 static void
@@ -2092,7 +2024,6 @@ cleanup(void)
 	free(o.resolve);
 	free(o.data);
 	free(write_out_fmt);
-	free((void *)tmp_slots);
 }
 
 int

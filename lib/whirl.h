@@ -27,6 +27,7 @@
 #include "urlglob.h"
 #include "pretty.h"
 #include "progress.h"
+#include "outfile.h"
 #include "static.h"
 #include "web.h"
 #include "websocket.h"
