@@ -572,15 +572,9 @@ catch_signals(void)
 
 /* Errors a read cannot give. */
 static bool
-write_only_error(const char *err)
+write_only_error(int e)
 {
-	static const int codes[] = { EPIPE, ENOSPC, EDQUOT, EFBIG };
-	size_t i;
-
-	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (strcmp(err, strerror(codes[i])) == 0)
-			return true;
-	return false;
+	return e == EPIPE || e == ENOSPC || e == EDQUOT || e == EFBIG;
 }
 
 /* A TLS failure: its own message, and EPROTO as the exit status. */
@@ -592,20 +586,13 @@ tls_error(const char *err)
 }
 
 /* True when a TLS connection failed for a reason of OpenSSL's (an alert,
- * a bad record) rather than a system error, whose text is strerror's. */
+ * a bad record) rather than a system error. */
 static bool
-tls_failure(const char *err)
+tls_failure(void)
 {
-	int e;
-
-	if (conn.net == NULL || !whirl_stream_is_tls(conn.net) ||
-	    !whirl_stream_closed(conn.net) || err == whirl_err_closed ||
-	    err == whirl_err_timeout)
-		return false;
-	for (e = 1; e < 256; e++)
-		if (strcmp(err, strerror(e)) == 0)
-			return false;
-	return true;
+	return conn.net != NULL && whirl_stream_is_tls(conn.net) &&
+	    whirl_stream_closed(conn.net) &&
+	    whirl_stream_error(conn.net) == EPROTO;
 }
 
 /* Report a failed read or write as socket(1) did.  The library tells why
@@ -618,12 +605,14 @@ io_error(const char *err)
 {
 	bool net = conn.net != NULL && whirl_stream_closed(conn.net);
 	bool reads = net ? conn.reads_net : conn.reads_local;
+	struct whirl_stream *failed = net ? conn.net : conn.local;
 
-	if (tls_failure(err)) {
+	if (tls_failure()) {
 		tls_error(err);
 		return;
 	}
-	if (reads && !write_only_error(err)) {
+	if (reads && !(failed != NULL &&
+	    write_only_error(whirl_stream_error(failed)))) {
 		warnx("read: %s", err);
 		return;
 	}

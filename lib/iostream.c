@@ -94,6 +94,7 @@ struct whirl_stream {
 	const char *plain_reply;        /* to plain HTTP on a TLS port */
 	size_t plain_reply_len;
 	char *errmsg;                   /* a failure without an errno text */
+	int err;                        /* the errno it failed with, or 0 */
 
 	struct whirl_stream_stats stats;
 	int depth;
@@ -422,6 +423,7 @@ stream_close(struct whirl_stream *s, int err)
 		return;
 	s->closed = true;
 	s->reading = false;
+	s->err = err;
 	if (s->tls == TLS_ON && err == 0)
 		SSL_shutdown(s->ssl);   /* best effort: one close_notify */
 	if (s->hs_timer != NULL)
@@ -762,11 +764,15 @@ static void
 tls_failed(struct whirl_stream *s, int ret, int ssl_error)
 {
 	char buf[256];
+	int sys = errno;
+	/* A reset under TLS is still a reset: keep its errno. */
+	bool system = ssl_error == SSL_ERROR_SYSCALL && ret != 0 &&
+	    sys != 0 && ERR_peek_error() == 0;
 
 	free(s->errmsg);
 	s->errmsg = whirl__xstrdup(whirl__tls_reason(s->ssl, ret, ssl_error,
 	    buf, sizeof(buf)));
-	errno = EPROTO;
+	errno = system ? sys : EPROTO;
 }
 
 /* Decrypt into buf.  As evbuffer_read: >0 bytes, 0 EOF (close_notify, or
@@ -1522,6 +1528,12 @@ bool
 whirl_stream_closed(const struct whirl_stream *s)
 {
 	return s->closed;
+}
+
+int
+whirl_stream_error(const struct whirl_stream *s)
+{
+	return s->err;
 }
 
 bool

@@ -144,6 +144,11 @@ void whirl_stream_set_close_cb(struct whirl_stream *s,
     whirl_stream_close_cb cb, void *arg);
 
 bool whirl_stream_closed(const struct whirl_stream *s);
+/* Why a closed stream failed, as an errno: 0 while open, or after a
+ * close by its owner or the peer's clean EOF; EPROTO for a TLS failure
+ * (whose text is OpenSSL's reason), ETIMEDOUT for a handshake deadline,
+ * else the system call's errno (EPIPE, ECONNRESET, ENOSPC...). */
+int whirl_stream_error(const struct whirl_stream *s);
 /* True once the peer's EOF has been read. */
 bool whirl_stream_read_eof(const struct whirl_stream *s);
 /* The fd read (or written, if the stream only writes); -1 once closed. */

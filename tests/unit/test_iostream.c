@@ -563,6 +563,34 @@ TEST(peer_eof_closes_a_stream_and_fails_its_read)
 	finish();
 }
 
+/* whirl_stream_error: 0 for an EOF, the errno for a failure. */
+TEST(stream_error_is_the_errno_it_failed_with)
+{
+	struct whirl_stream *s;
+	int sv[2], p[2];
+
+	reset();
+	pair(sv);
+	s = whirl_stream_new(loop, sv[0], 0);
+	CHECK_EQ_INT(whirl_stream_error(s), 0);
+	whirl_stream_read_until(s, "\n", 1, 0, on_line, NULL);
+	close(sv[1]);
+	whirl_loop_run(loop);
+	CHECK(whirl_stream_closed(s));
+	CHECK_EQ_INT(whirl_stream_error(s), 0);      /* a clean EOF */
+	whirl_stream_free(s);
+
+	CHECK_EQ_INT(pipe(p), 0);
+	close(p[0]);
+	s = whirl_stream_new(loop, p[1], 0);
+	CHECK_EQ_INT(whirl_stream_write(s, "x", 1, NULL, NULL), 0);
+	whirl_loop_run(loop);
+	CHECK(whirl_stream_closed(s));
+	CHECK_EQ_INT(whirl_stream_error(s), EPIPE);
+	whirl_stream_free(s);
+	finish();
+}
+
 static void
 reply_after_eof(struct whirl_stream *s, const char *data, size_t len,
     const char *err, void *arg)
@@ -1013,6 +1041,7 @@ main(void)
 	RUN(free_inside_read_callback);
 	RUN(close_inside_read_callback_tells_pending_writes_then_close_cb);
 	RUN(peer_eof_closes_a_stream_and_fails_its_read);
+	RUN(stream_error_is_the_errno_it_failed_with);
 	RUN(half_close_keeps_writing_after_peer_eof);
 	RUN(relay_100mib_socket_to_pipe_by_splice);
 	RUN(relay_100mib_pipe_to_socket_without_splice);
