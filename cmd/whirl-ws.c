@@ -183,27 +183,12 @@ buf_fmt(struct buf *b, const char *fmt, ...)
 }
 
 static void
-base64_encode(struct buf *b, const unsigned char *p, size_t len)
+buf_base64(struct buf *b, const char *p, size_t len)
 {
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	char q[4];
-	size_t i;
+	char *e = whirl_base64_encode(p, len);
 
-	for (i = 0; i + 2 < len; i += 3) {
-		q[0] = t[p[i] >> 2];
-		q[1] = t[(p[i] & 3) << 4 | p[i + 1] >> 4];
-		q[2] = t[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
-		q[3] = t[p[i + 2] & 63];
-		buf_add(b, q, 4);
-	}
-	if (i < len) {
-		q[0] = t[p[i] >> 2];
-		q[1] = t[(p[i] & 3) << 4 | (i + 1 < len ? p[i + 1] >> 4 : 0)];
-		q[2] = i + 1 < len ? t[(p[i + 1] & 15) << 2] : '=';
-		q[3] = '=';
-		buf_add(b, q, 4);
-	}
+	buf_str(b, e);
+	free(e);
 }
 
 /* "68 69" or "6869" into bytes; -1 on anything else. */
@@ -397,7 +382,7 @@ emit_message(bool binary, const char *data, size_t len)
 	if (o.timestamps)
 		timestamp(&pre);
 	if (binary && o.base64) {
-		base64_encode(&b64, (const unsigned char *)data, len);
+		buf_base64(&b64, data, len);
 		data = b64.p != NULL ? b64.p : "";
 		len = b64.len;
 	}
@@ -471,7 +456,7 @@ tty_binary(struct buf *b, const char *s, size_t len)
 
 	if (o.base64) {
 		buf_fmt(b, "(binary, %zu bytes) ", len);
-		base64_encode(b, (const unsigned char *)s, len);
+		buf_base64(b, s, len);
 		return;
 	}
 	buf_fmt(b, "(binary, %zu bytes)", len);
@@ -1601,7 +1586,7 @@ set_auth(const char *s)
 	if (strchr(s, ':') == NULL)
 		usage_error("bad --auth '%s' (USER:PASS)", s);
 	buf_str(&b, "Authorization: Basic ");
-	base64_encode(&b, (const unsigned char *)s, strlen(s));
+	buf_base64(&b, s, strlen(s));
 	free(o.auth_header);
 	o.auth_header = b.p;
 }

@@ -1,4 +1,4 @@
-/* escape.c - HTML, URL and JSON escaping (escape.h).
+/* escape.c - HTML, URL, JSON escaping and base64 (escape.h).
  *
  * Every escape writes through a sink: bytes gather in a small stack
  * buffer that is handed to the evbuffer when full (one evbuffer_add per
@@ -321,5 +321,53 @@ whirl_json_escape(const char *s, size_t len)
 
 	sink_init_str(&k, len);
 	json(&k, s, len);
+	return sink_done_str(&k);
+}
+
+/*
+ * base64.
+ */
+
+static void
+base64(struct sink *k, const unsigned char *p, size_t len)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		q[0] = t[p[i] >> 2];
+		q[1] = t[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		q[2] = t[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+		q[3] = t[p[i + 2] & 63];
+		put(k, q, 4);
+	}
+	if (i < len) {          /* one or two bytes left: pad to four */
+		q[0] = t[p[i] >> 2];
+		q[1] = t[(p[i] & 3) << 4 | (i + 1 < len ? p[i + 1] >> 4 : 0)];
+		q[2] = i + 1 < len ? t[(p[i + 1] & 15) << 2] : '=';
+		q[3] = '=';
+		put(k, q, 4);
+	}
+}
+
+int
+whirl_base64_encode_buf(struct evbuffer *out, const void *p, size_t len)
+{
+	struct sink k;
+
+	sink_init_buf(&k, out);
+	base64(&k, p, len);
+	return sink_done_buf(&k);
+}
+
+char *
+whirl_base64_encode(const void *p, size_t len)
+{
+	struct sink k;
+
+	sink_init_str(&k, len / 3 * 4 + 4);
+	base64(&k, p, len);
 	return sink_done_str(&k);
 }

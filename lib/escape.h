@@ -1,11 +1,11 @@
-/* escape.h - HTML, URL and JSON escaping, as tornado.escape does it.
+/* escape.h - HTML, URL and JSON escaping, as tornado.escape does it,
+ * and base64.
  *
  * Each escape comes twice: an appender that adds the escaped form of len
  * bytes to a libevent evbuffer (the web layer writes pages and log lines
  * there with no copy in between), and a convenience form that returns a
  * new NUL-terminated string.  The input is bytes with a length, so it may
- * hold NULs; the three escapes never emit one, so the strings returned
- * are whole.
+ * hold NULs; no escape emits one, so the strings returned are whole.
  *
  * Ownership: appenders only add to the caller's evbuffer.  The strings
  * returned are the caller's to free(3); they are never NULL (running out
@@ -52,5 +52,10 @@ char *whirl_url_escape(const char *s, size_t len, int flags);
  * 0, or -1 if the evbuffer refused the bytes. */
 int whirl_json_escape_buf(struct evbuffer *out, const char *s, size_t len);
 char *whirl_json_escape(const char *s, size_t len);
+
+/* RFC 4648 base64, the standard alphabet, padded with '=', no line
+ * breaks: "hi" is "aGk=".  0, or -1 if the evbuffer refused the bytes. */
+int whirl_base64_encode_buf(struct evbuffer *out, const void *p, size_t len);
+char *whirl_base64_encode(const void *p, size_t len);
 
 #endif

@@ -181,6 +181,31 @@ TEST(json)
 }
 
 /* Outputs longer than the sink's stack buffer, in both forms. */
+/* RFC 4648's test vectors, binary bytes, and the evbuffer form. */
+TEST(base64)
+{
+	static const char *const vec[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	struct evbuffer *b = evbuffer_new();
+	size_t i;
+	char *s;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		s = whirl_base64_encode(vec[i][0], strlen(vec[i][0]));
+		CHECK_EQ_STR(s, vec[i][1]);
+		free(s);
+	}
+	s = whirl_base64_encode("\0\xff\xfe\x80", 4);
+	CHECK_EQ_STR(s, "AP/+gA==");
+	free(s);
+	CHECK_EQ_INT(whirl_base64_encode_buf(b, "foobar", 6), 0);
+	CHECK_EQ_STR(contents(b), "Zm9vYmFy");
+	evbuffer_free(b);
+}
+
 TEST(long_inputs)
 {
 	enum { N = 5000 };
@@ -241,6 +266,7 @@ main(void)
 	RUN(html);
 	RUN(url);
 	RUN(json);
+	RUN(base64);
 	RUN(long_inputs);
 	contents(NULL);
 	return unit_done();
