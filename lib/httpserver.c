@@ -499,6 +499,11 @@ on_accept(struct whirl_tcpserver *tcp, struct whirl_stream *s,
 	struct conn *c = whirl__xcalloc(1, sizeof(*c));
 
 	(void)tcp;
+	/* A head and its body may leave in two sends (a body too big for
+	 * the head's buffer, a file in pieces): with Nagle on, the second
+	 * waits for the client's delayed ACK, 40 ms a response on a
+	 * kept-alive connection.  As nginx's tcp_nodelay. */
+	whirl_fd_nodelay(whirl_stream_fd(s));
 	c->srv = srv;
 	c->s = s;
 	if (len <= sizeof(c->peer) && peer->sa_family != AF_UNIX) {

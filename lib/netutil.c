@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 
@@ -362,6 +363,20 @@ whirl_fd_local_port(int fd)
 	if (port == -1)
 		whirl__seterr(EAFNOSUPPORT, "getsockname: not an IP socket");
 	return port;
+}
+
+int
+whirl_fd_nodelay(int fd)
+{
+	int one = 1;
+
+	/* One call, no getsockname first: a unix socket or a pipe answers
+	 * EOPNOTSUPP or ENOTSOCK, which means there is nothing to do. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0 ||
+	    errno == EOPNOTSUPP || errno == ENOPROTOOPT || errno == ENOTSOCK)
+		return 0;
+	whirl__seterrno("setsockopt TCP_NODELAY");
+	return -1;
 }
 
 /*

@@ -72,6 +72,13 @@ int whirl_listen_host(const char *host, int port, int family, int backlog,
 /* The port an AF_INET or AF_INET6 socket is bound to, or -1. */
 int whirl_fd_local_port(int fd);
 
+/* Turn Nagle off (TCP_NODELAY) on a TCP socket, as servers and clients
+ * that write whole messages want: a head and a body sent one after the
+ * other must not wait 40 ms for the peer's delayed ACK.  Anything that
+ * is not a TCP socket (a unix socket, a pipe) is left alone.  0, or -1
+ * (whirl_error) if setsockopt failed. */
+int whirl_fd_nodelay(int fd);
+
 /*
  * Addresses.
  */

@@ -2362,7 +2362,6 @@ ws_open(struct whirl_app *app, struct whirl_request *req, struct route *r,
 	struct whirl_handler *h;
 	struct wsconn *c;
 	struct whirl_ws *ws;
-	int one = 1;
 
 	log_access(app, req, ws_status(req, r), 0, t0);
 	if (r->ws_kind == WHIRL_ROUTE_WS_EXEC) {
@@ -2379,10 +2378,6 @@ ws_open(struct whirl_app *app, struct whirl_request *req, struct route *r,
 		conn_free(c);
 	} else {
 		c->ws = ws;
-		/* Messages are small and each is written whole: as Tornado's
-		 * WebSocketHandler, no Nagle delay. */
-		setsockopt(whirl_stream_fd(whirl_ws_stream(ws)), IPPROTO_TCP,
-		    TCP_NODELAY, &one, sizeof(one));
 		if (args != NULL)
 			exec_start(c, loop, args, env);
 	}

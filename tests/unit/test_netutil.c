@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +468,36 @@ TEST(resolve_sync)
 	CHECK_EQ_STR(whirl_error(), "bad address family 1");
 }
 
+TEST(nodelay_on_tcp_nothing_elsewhere)
+{
+	struct whirl_addr a;
+	int fds[2], l, c, v = 7;
+	socklen_t len = sizeof(v);
+
+	CHECK(whirl_listen_host("127.0.0.1", 0, AF_INET, 8, 0, &l, 1) == 1);
+	whirl_addr_parse_literal("127.0.0.1", whirl_fd_local_port(l), AF_INET,
+	    &a);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_EQ_INT(connect(c, (struct sockaddr *)&a.ss, a.len), 0);
+	CHECK_EQ_INT(getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+	CHECK_EQ_INT(v, 0);
+	CHECK_EQ_INT(whirl_fd_nodelay(c), 0);
+	CHECK_EQ_INT(getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+	CHECK(v != 0);
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	CHECK_EQ_INT(whirl_fd_nodelay(fds[0]), 0);     /* nothing to do */
+	close(fds[0]);
+	close(fds[1]);
+	CHECK_EQ_INT(pipe(fds), 0);
+	CHECK_EQ_INT(whirl_fd_nodelay(fds[0]), 0);
+	close(fds[0]);
+	close(fds[1]);
+	close(c);
+	close(l);
+	CHECK_EQ_INT(whirl_fd_nodelay(l), -1);           /* EBADF */
+	CHECK_EQ_STR(whirl_error(), "setsockopt TCP_NODELAY: Bad file descriptor");
+}
+
 int
 main(void)
 {
@@ -486,6 +517,7 @@ main(void)
 	RUN(resolve_unknown_host_fails_without_hanging);
 	RUN(resolve_cancel_before_and_inside_the_callback);
 	RUN(resolve_sync);
+	RUN(nodelay_on_tcp_nothing_elsewhere);
 	rmdir(dir);
 	return unit_done();
 }

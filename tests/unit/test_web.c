@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -684,6 +687,56 @@ show_captures(struct whirl_handler *h, void *arg)
 }
 
 #define CLOSE "\r\nConnection: close\r\n\r\n"
+
+/* TCP_NODELAY of this process's socket whose local (server) or remote
+ * (client) port is `port` and that has a peer; -1 if there is none. */
+static int
+nodelay_of(int port, bool server)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, v;
+
+	for (fd = 3; fd < 1024; fd++) {
+		len = sizeof(ss);
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		if (!server && whirl_addr_port((struct sockaddr *)&ss) != port)
+			continue;
+		if (server && whirl_fd_local_port(fd) != port)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == -1)
+			return -1;
+		return v != 0;
+	}
+	return -1;
+}
+
+static void
+show_nodelay(struct whirl_handler *h, void *arg)
+{
+	int port = whirl_httpserver_port(srv);
+
+	(void)arg;
+	whirl_handler_printf(h, "server %d client %d",
+	    nodelay_of(port, true), nodelay_of(port, false));
+	whirl_handler_finish(h);
+}
+
+/* A head and a body in two sends must not wait for a delayed ACK: the
+ * server's side of a connection has Nagle off (the client's, made by
+ * whirl_tcp_connect here, is left as the kernel makes it). */
+TEST(accepted_connections_have_nagle_off)
+{
+	struct whirl_app *app = whirl_app_new();
+	const char *r;
+
+	whirl_app_add(app, NULL, "/", show_nodelay, NULL);
+	r = exchange(app, "GET / HTTP/1.1\r\nHost: x" CLOSE);
+	CHECK(strstr(r, "\r\n\r\nserver 1 client 0") != NULL);
+	whirl_app_free(app);
+}
 
 TEST(captures_are_percent_decoded_as_tornado_does)
 {
@@ -1546,6 +1599,7 @@ main(void)
 	RUN(access_log_lines);
 	RUN(gzip_when_accepted_and_large_enough);
 	RUN(client_gone_before_the_answer);
+	RUN(accepted_connections_have_nagle_off);
 	RUN(websocket_routes_echo_exec_broadcast_and_going_away);
 	RUN(websocket_exec_killed_when_the_client_leaves);
 	RUN(exec_and_cgi_answer_by_their_program);
