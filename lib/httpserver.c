@@ -344,12 +344,29 @@ h1_begin(struct whirl_http1 *h, void *arg)
 	deadline(c, c->srv->opts.head_ms);
 }
 
+/* How many Host fields a head has: an HTTP/1.1 request needs exactly
+ * one, and two could be read differently by a proxy in front of us. */
+static size_t
+host_fields(const struct whirl_headers *hs)
+{
+	const char *name;
+	size_t i, n = 0;
+
+	for (i = 0; whirl_headers_at(hs, i, &name, NULL); i++)
+		if (strcasecmp(name, "Host") == 0)
+			n++;
+	return n;
+}
+
 static int
 h1_headers(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
 {
 	struct conn *c = arg;
 	bool has_body = m->chunked || m->content_length > 0;
 
+	if (host_fields(m->headers) > 1 ||
+	    (host_fields(m->headers) == 0 && m->major == 1 && m->minor >= 1))
+		return 400;     /* RFC 9112 3.2: a server MUST */
 	c->req = request_new(c, m);
 	if (m->expect_continue && has_body)
 		whirl_http1_write_response_head(h, 100, NULL, NULL, NULL, -1,

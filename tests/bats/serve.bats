@@ -815,15 +815,23 @@ bad() {
 
 @test "bad input: each malformed request gets 400 and a close" {
 	serve
-	bad 'GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' 'HTTP/1.1 400 Bad Request'
-	bad 'POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab' 'HTTP/1.1 400 Bad Request'
-	bad 'POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n' 'HTTP/1.1 400 Bad Request'
-	bad 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' 'HTTP/1.1 400 Bad Request'
+	bad 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' 'HTTP/1.1 400 Bad Request'
+	bad 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab' 'HTTP/1.1 400 Bad Request'
+	bad 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n' 'HTTP/1.1 400 Bad Request'
+	bad 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' 'HTTP/1.1 400 Bad Request'
 	bad 'GET / HTTP/1.1\r\nHost : x\r\n\r\n' 'HTTP/1.1 400 Bad Request'
 	bad 'GET / HTTP/9.9 extra\r\n\r\n' 'HTTP/1.1 400 Bad Request'
 	bad 'GE T / HTTP/1.1\r\n\r\n' 'HTTP/1.1 400 Bad Request'
-	bad 'GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n' 'HTTP/1.1 400 Bad Request'
-	run /usr/bin/python3 "$PEER" raw "$SRV_PORT" 'GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	bad 'GET / HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n' 'HTTP/1.1 400 Bad Request'
+	# RFC 9112 3.2: an HTTP/1.1 request has one Host, no more, no less
+	bad 'GET / HTTP/1.1\r\n\r\n' 'HTTP/1.1 400 Bad Request'
+	bad 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' 'HTTP/1.1 400 Bad Request'
+	bad 'GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n' 'HTTP/1.1 400 Bad Request'
+	run /usr/bin/python3 "$PEER" raw "$SRV_PORT" 'GET / HTTP/1.0\r\n\r\n'
+	assert_line -n 0 'HTTP/1.1 200 OK'
+	assert_line -n 6 'Hello, world'
+	assert_line -n 7 '[eof]'
+	run /usr/bin/python3 "$PEER" raw "$SRV_PORT" 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
 	assert_output "HTTP/1.1 400 Bad Request
 Content-Type: text/html; charset=UTF-8
 Date: ${lines[2]#Date: }
@@ -841,7 +849,7 @@ Content-Length: 73
 	bad "GET /$(printf 'a%.0s' $(seq 1100)) HTTP/1.1\r\n\r\n" 'HTTP/1.1 414 URI Too Long'
 	bad "GET / HTTP/1.1\r\nX: $(printf 'a%.0s' $(seq 2100))\r\n\r\n" 'HTTP/1.1 431 Request Header Fields Too Large'
 	bad "GET / HTTP/1.1\r\n$(for i in $(seq 11); do printf 'X%d: 1\\r\\n' "$i"; done)\r\n" 'HTTP/1.1 431 Request Header Fields Too Large'
-	bad "POST /p HTTP/1.1\r\nContent-Length: 101\r\n\r\n" 'HTTP/1.1 413 Content Too Large'
+	bad "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n" 'HTTP/1.1 413 Content Too Large'
 	run curl -sS -d "$(printf 'b%.0s' $(seq 100))" "$B/p"
 	assert_output ok
 }

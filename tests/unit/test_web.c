@@ -789,7 +789,7 @@ TEST(query_and_form_arguments)
 	struct whirl_app *app = whirl_app_new();
 
 	whirl_app_add(app, "POST", "/f", show_args, NULL);
-	CHECK(strstr(exchange(app, "POST /f?a=1+2&a=3&c HTTP/1.1\r\n"
+	CHECK(strstr(exchange(app, "POST /f?a=1+2&a=3&c HTTP/1.1\r\nHost: x\r\n"
 	    "User-Agent: t\r\n"
 	    "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
 	    "Content-Length: 13\r\nConnection: close\r\n\r\nb=%C3%A9&b=x&"),
@@ -797,7 +797,7 @@ TEST(query_and_form_arguments)
 	    "ip=127.0.0.1 POST /f /f?a=1+2&a=3&c body=b=%C3%A9&b=x&/13 "
 	    "ua=t") != NULL);
 	/* Another body type has no form fields. */
-	CHECK(strstr(exchange(app, "POST /f HTTP/1.1\r\n"
+	CHECK(strstr(exchange(app, "POST /f HTTP/1.1\r\nHost: x\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 3\r\n"
 	    "Connection: close\r\n\r\nb=1"),
 	    "\r\n\r\n a=(null) b=(null) ip=127.0.0.1 POST /f /f body=b=1/3 "
@@ -837,7 +837,7 @@ TEST(response_headers_refuse_line_breaks_and_framing)
 	whirl_app_set_header(app, "X-App", "every");
 	whirl_app_set_header(app, "Content-Type", "text/x-app");
 	whirl_app_add(app, NULL, "/h", headers_handler, NULL);
-	CHECK_EQ_STR(undated(exchange(app, "GET /h HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /h HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 202 Accepted\r\n"
 	    "X-Two: 1\r\nX-Two: 2\r\n"
 	    "X-App: every\r\n"
@@ -867,7 +867,7 @@ TEST(flush_streams_chunks)
 	struct whirl_app *app = whirl_app_new();
 
 	whirl_app_add(app, NULL, "/s", chunks, NULL);
-	CHECK_EQ_STR(undated(exchange(app, "GET /s HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /s HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: text/html; charset=UTF-8\r\n"
 	    "Server: whirl/" WHIRL_VERSION "\r\n"
@@ -920,9 +920,9 @@ TEST(late_answers_errors_and_redirects)
 	whirl_app_add(app, NULL, "/later", later, NULL);
 	whirl_app_add(app, NULL, "/err", errors, NULL);
 	whirl_app_add(app, NULL, "/go", redirects, NULL);
-	CHECK(strstr(exchange(app, "GET /later HTTP/1.1" CLOSE),
+	CHECK(strstr(exchange(app, "GET /later HTTP/1.1\r\nHost: x" CLOSE),
 	    "Content-Length: 5\r\n\r\nlater") != NULL);
-	CHECK_EQ_STR(undated(exchange(app, "GET /err HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /err HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Retry-After: 5\r\n"
 	    "Content-Type: text/html; charset=UTF-8\r\n"
@@ -931,12 +931,12 @@ TEST(late_answers_errors_and_redirects)
 	    "Content-Length: 89\r\n\r\n"
 	    "<html><title>503: Service Unavailable</title><body>503: Service "
 	    "Unavailable</body></html>");
-	CHECK(strstr(exchange(app, "GET /go?to=/x%3Fy HTTP/1.1" CLOSE),
+	CHECK(strstr(exchange(app, "GET /go?to=/x%3Fy HTTP/1.1\r\nHost: x" CLOSE),
 	    "HTTP/1.1 302 Found\r\n") == reply);
 	CHECK(strstr(reply, "\r\nLocation: /x?y\r\n") != NULL);
 	/* A location with a line break never reaches the wire. */
 	CHECK(strstr(exchange(app, "GET /go?to=/x%0D%0AX-Evil:%201 HTTP/1.1"
-	    CLOSE), "HTTP/1.1 500 Internal Server Error\r\n") == reply);
+	    "\r\nHost: x" CLOSE), "HTTP/1.1 500 Internal Server Error\r\n") == reply);
 	CHECK(strstr(reply, "X-Evil") == NULL);
 	whirl_app_free(app);
 }
@@ -948,7 +948,7 @@ TEST(error_pages_for_no_route_and_wrong_method)
 	whirl_app_add_route(app, "GET,PUT /x=text:x", NULL);
 	whirl_app_set_header(app, "X-Every", "1");
 	CHECK_EQ_STR(undated(exchange(app,
-	    "GET /%3Cscript%3E HTTP/1.1" CLOSE)),
+	    "GET /%3Cscript%3E HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 404 Not Found\r\n"
 	    "Content-Type: text/html; charset=UTF-8\r\n"
 	    "X-Every: 1\r\n"
@@ -957,7 +957,7 @@ TEST(error_pages_for_no_route_and_wrong_method)
 	    "Content-Length: 69\r\n\r\n"
 	    "<html><title>404: Not Found</title><body>404: Not Found</body>"
 	    "</html>");
-	CHECK_EQ_STR(undated(exchange(app, "DELETE /x HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "DELETE /x HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 405 Method Not Allowed\r\n"
 	    "Content-Type: text/html; charset=UTF-8\r\n"
 	    "Allow: GET, HEAD, PUT\r\n"
@@ -1006,22 +1006,22 @@ TEST(access_log_lines)
 	whirl_app_add_route(app, "/x=text:hi", NULL);
 	whirl_log_set_clock(fixed_clock);
 	localtime_r(&t, &tm);
-	l = logged(app, "GET /x?a=1 HTTP/1.1\r\nUser-Agent: t\"a" CLOSE);
+	l = logged(app, "GET /x?a=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: t\"a" CLOSE);
 	snprintf(want, sizeof(want), "[I %02d%02d%02d %02d:%02d:%02d "
 	    "web:2239] 200 GET /x?a=1 (127.0.0.1) ", tm.tm_year % 100,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	CHECK(strncmp(l, want, strlen(want)) == 0);
 	CHECK(strcmp(l + strlen(l) - 3, "ms\n") == 0);
-	l = logged(app, "GET /nope HTTP/1.1" CLOSE);
+	l = logged(app, "GET /nope HTTP/1.1\r\nHost: x" CLOSE);
 	CHECK(strstr(l, "web:2239] 404 GET /nope (127.0.0.1) ") != NULL);
 	CHECK(l[1] == 'W');
 	whirl_app_set_log_format(app, WHIRL_ACCESS_COMBINED);
-	l = logged(app, "GET /x?a=1 HTTP/1.1\r\nUser-Agent: t\"a" CLOSE);
+	l = logged(app, "GET /x?a=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: t\"a" CLOSE);
 	CHECK(strncmp(l, "127.0.0.1 - - [", 15) == 0);
 	CHECK(strstr(l, "] \"GET /x?a=1 HTTP/1.1\" 200 2 \"-\" \"t\\x22a\"\n")
 	    != NULL);
 	whirl_app_set_log_format(app, WHIRL_ACCESS_JSON);
-	l = logged(app, "HEAD /x HTTP/1.1\r\nReferer: r" CLOSE);
+	l = logged(app, "HEAD /x HTTP/1.1\r\nHost: x\r\nReferer: r" CLOSE);
 	CHECK(strncmp(l, "{\"time\":\"", 9) == 0);
 	CHECK(strstr(l, "\",\"remote_ip\":\"127.0.0.1\",\"method\":\"HEAD\","
 	    "\"uri\":\"/x\",\"version\":\"HTTP/1.1\",\"status\":200,"
@@ -1051,14 +1051,14 @@ TEST(gzip_when_accepted_and_large_enough)
 	whirl_app_set_gzip(app, true);
 	whirl_app_add(app, NULL, "/b", big_stream, NULL);
 	whirl_app_add_route(app, "/small=text:hi", NULL);
-	exchange(app, "GET /b HTTP/1.1\r\nAccept-Encoding: br, gzip" CLOSE);
+	exchange(app, "GET /b HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br, gzip" CLOSE);
 	CHECK(strstr(reply, "\r\nContent-Encoding: gzip\r\n") != NULL);
 	CHECK(strstr(reply, "\r\nVary: Accept-Encoding\r\n") != NULL);
 	CHECK(strstr(reply, "\r\n\r\n\x1f\x8b") != NULL);
-	exchange(app, "GET /b HTTP/1.1\r\nAccept-Encoding: gzip;q=0" CLOSE);
+	exchange(app, "GET /b HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0" CLOSE);
 	CHECK(strstr(reply, "Content-Encoding") == NULL);
 	CHECK(strstr(reply, "\r\nContent-Length: 2000\r\n") != NULL);
-	exchange(app, "GET /small HTTP/1.1\r\nAccept-Encoding: gzip" CLOSE);
+	exchange(app, "GET /small HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip" CLOSE);
 	CHECK(strstr(reply, "Content-Encoding") == NULL);
 	CHECK(strstr(reply, "\r\nVary: Accept-Encoding\r\n") != NULL);
 	whirl_app_free(app);
@@ -1427,7 +1427,7 @@ TEST(exec_and_cgi_answer_by_their_program)
 	    "\\nmade'", &o);
 	whirl_app_add_route(app, "/bad=cgi:printf 'X-A: a\\rb\\n\\nbody'", &o);
 
-	exchange(app, "POST /e/a%20b/ HTTP/1.1\r\nContent-Length: 2\r\n"
+	exchange(app, "POST /e/a%20b/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
 	    "Connection: close\r\n\r\nin");
 	CHECK(strncmp(undated(reply), STREAMED, strlen(STREAMED)) == 0);
 	CHECK_EQ_STR(dechunk(reply, &ended), "a b a b [] 2|in");
@@ -1435,24 +1435,24 @@ TEST(exec_and_cgi_answer_by_their_program)
 	CHECK_EQ_INT(whirl_app_pending(app), 0);
 
 	/* Output, then a failure: the body never ends. */
-	exchange(app, "GET /part HTTP/1.1" CLOSE);
+	exchange(app, "GET /part HTTP/1.1\r\nHost: x" CLOSE);
 	CHECK(strncmp(undated(reply), STREAMED, strlen(STREAMED)) == 0);
 	CHECK_EQ_STR(dechunk(reply, &ended), "partial");
 	CHECK(!ended);
 
-	CHECK_EQ_STR(undated(exchange(app, "GET /early HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /early HTTP/1.1\r\nHost: x" CLOSE)),
 	    PAGE502);
-	CHECK_EQ_STR(undated(exchange(app, "GET /none HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /none HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Server: whirl/" WHIRL_VERSION "\r\n"
 	    "Connection: close\r\n"
 	    "Content-Length: 0\r\n\r\n");
-	CHECK(strstr(exchange(app, "GET /slow HTTP/1.1" CLOSE),
+	CHECK(strstr(exchange(app, "GET /slow HTTP/1.1\r\nHost: x" CLOSE),
 	    "HTTP/1.1 504 Gateway Timeout\r\n") == reply);
 	CHECK_EQ_INT(whirl_app_pending(app), 0);
 
-	CHECK_EQ_STR(undated(exchange(app, "GET /cgi HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /cgi HTTP/1.1\r\nHost: x" CLOSE)),
 	    "HTTP/1.1 201 Created\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "X-A: 1\r\n"
@@ -1461,7 +1461,7 @@ TEST(exec_and_cgi_answer_by_their_program)
 	    "Transfer-Encoding: chunked\r\n\r\n"
 	    "4\r\nmade\r\n0\r\n\r\n");
 	/* Nothing of a bad head is sent. */
-	CHECK_EQ_STR(undated(exchange(app, "GET /bad HTTP/1.1" CLOSE)),
+	CHECK_EQ_STR(undated(exchange(app, "GET /bad HTTP/1.1\r\nHost: x" CLOSE)),
 	    PAGE502);
 	CHECK_EQ_INT(whirl_app_pending(app), 0);
 	whirl_log_set_level(level);
@@ -1495,7 +1495,7 @@ pclient_read(struct whirl_stream *s, const char *data, size_t len,
 		c->got[c->len += len] = '\0';
 	}
 	if (c == &pa && pb.request == NULL && strstr(pa.got, "started")) {
-		pb.request = "GET /pending HTTP/1.1" CLOSE;
+		pb.request = "GET /pending HTTP/1.1\r\nHost: x" CLOSE;
 		pclient_open(&pb);
 	}
 	if (data == NULL || err != NULL) {
@@ -1554,7 +1554,7 @@ TEST(pending_counts_handlers_and_programs_in_flight)
 	CHECK_EQ_INT(whirl_app_pending(app), 0);
 	memset(&pa, 0, sizeof(pa));
 	memset(&pb, 0, sizeof(pb));
-	pa.request = "GET /run HTTP/1.1" CLOSE;
+	pa.request = "GET /run HTTP/1.1\r\nHost: x" CLOSE;
 	loop = whirl_loop_new();
 	srv = whirl_httpserver_new(loop, NULL, whirl_app_handle, app);
 	CHECK(whirl_httpserver_listen(srv, "127.0.0.1", 0, AF_INET, 0) > 0);
