@@ -261,6 +261,16 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* A field value from an option: a CR or LF in it would end the field and
+ * start another, so it is refused here rather than dropped later. */
+static const char *
+field_value(const char *opt, const char *v)
+{
+	if (strpbrk(v, "\r\n") != NULL)
+		usage_error("bad %s '%s': CR or LF in a field value", opt, v);
+	return v;
+}
+
 /* Before a line on stderr: the progress bars make room. */
 static void
 stderr_begin(void)
@@ -771,10 +781,11 @@ parse_opts(int argc, char **argv)
 			if (*optarg == '\0')
 				add_omit("User-Agent");
 			else
-				o.user_agent = optarg;
+				o.user_agent = field_value("-A", optarg);
 			break;
 		case 'b':
-			o.cookie = optarg;
+			o.cookie = strchr(optarg, '=') != NULL ?
+			    field_value("-b", optarg) : optarg;
 			break;
 		case 'C':
 			o.resume = true;
@@ -792,7 +803,8 @@ parse_opts(int argc, char **argv)
 			add_data(D_ASCII, optarg);
 			break;
 		case 'e':
-			whirl_headers_set(o.headers, "Referer", optarg);
+			whirl_headers_set(o.headers, "Referer",
+			    field_value("-e", optarg));
 			break;
 		case 'F':
 			add_form(optarg, false);

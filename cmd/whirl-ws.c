@@ -1614,6 +1614,16 @@ set_protocol(const char *s)
 	sprintf(o.protocol_list + n, "%s%s", n > 0 ? ", " : "", s);
 }
 
+/* A CR or LF would end the Origin field and start another: refused here
+ * rather than dropped when the handshake is written. */
+static void
+set_origin(const char *s)
+{
+	if (strpbrk(s, "\r\n") != NULL)
+		usage_error("bad -o '%s' (CR or LF in it)", s);
+	o.origin = s;
+}
+
 static void
 set_close_code(const char *s)
 {
@@ -1654,7 +1664,7 @@ parse_opt(int c)
 	case 'h': usage_to(stdout, true); exit(ST_OK);
 	case 'k': case 'n': o.insecure = true; break;
 	case 'l': parse_listen(optarg); break;
-	case 'o': o.origin = optarg; break;
+	case 'o': set_origin(optarg); break;
 	case 'P': o.show_ping_pong = true; break;
 	case 's': set_protocol(optarg); break;
 	case 'w': o.wait_ms = parse_secs("-w", optarg, true); break;
