@@ -6,6 +6,10 @@
  *     is unmasked where it lies, so a message in one frame reaches the
  *     handler without a copy.  Only fragmented or compressed messages are
  *     assembled in ws->msg, which is freed after each message;
+ *   - while a frame is handled, ws->frame points at its payload and the
+ *     ws->frame_room bytes before it (its header and mask, consumed) are
+ *     ours to overwrite: a server sending that same payload back writes
+ *     its header there and the frame leaves in one write, uncopied;
  *   - the handler's close fires exactly once (notify_close); after it the
  *     WebSocket only waits for its stream to finish writing and close;
  *   - every call out is bracketed by enter()/leave(): a WebSocket freed in
@@ -55,6 +59,8 @@ struct whirl_ws {
 	void *arg;
 
 	bool in_message, msg_binary, msg_compressed;
+	const char *frame;              /* the payload being handled */
+	size_t frame_room;              /* header bytes before it */
 	char *msg;
 	size_t mlen, mcap;
 	struct whirl_utf8 utf8;
@@ -86,7 +92,15 @@ whirl_utf8_feed(struct whirl_utf8 *u, const void *data, size_t len)
 
 	while (p < end) {
 		if (u->need == 0) {
-			/* ASCII runs are the common case. */
+			/* ASCII runs are the common case: 8 bytes a step. */
+			while (end - p >= 8) {
+				uint64_t w;
+
+				memcpy(&w, p, 8);
+				if (w & 0x8080808080808080u)
+					break;
+				p += 8;
+			}
 			while (p < end && *p < 0x80)
 				p++;
 			if (p == end)
@@ -430,47 +444,96 @@ notify_close(struct whirl_ws *ws, int code, const char *reason)
  * Sending
  */
 
+/* dst = src masked with the 4-byte key (which dst must not overlap;
+ * dst may be src): 32 bytes a step, which compilers turn into vector
+ * instructions, then 8, then 1. */
+static void
+mask_copy(unsigned char *dst, const unsigned char *src, size_t len,
+    const unsigned char *key)
+{
+	uint32_t k4;
+	uint64_t k8, w, v[4];
+	size_t i = 0;
+
+	memcpy(&k4, key, 4);
+	k8 = (uint64_t)k4 << 32 | k4;
+	for (; i + 32 <= len; i += 32) {
+		memcpy(v, src + i, 32);
+		v[0] ^= k8;
+		v[1] ^= k8;
+		v[2] ^= k8;
+		v[3] ^= k8;
+		memcpy(dst + i, v, 32);
+	}
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, src + i, 8);
+		w ^= k8;
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < len; i++)
+		dst[i] = src[i] ^ key[i & 3];
+}
+
+/* The frame header for a payload of len bytes; its length (2, 4, 10). */
+static size_t
+frame_header(unsigned char *buf, int op, bool fin, bool rsv1, size_t len)
+{
+	int i;
+
+	buf[0] = (unsigned char)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
+	if (len < 126) {
+		buf[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len <= 0xffff) {
+		buf[1] = 126;
+		buf[2] = (unsigned char)(len >> 8);
+		buf[3] = (unsigned char)len;
+		return 4;
+	}
+	buf[1] = 127;
+	for (i = 0; i < 8; i++)
+		buf[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	return 10;
+}
+
 /* Queue one frame, masked by a client, as one write: with the stream's
  * send-at-once path a header written alone would leave as a segment of
- * its own.  Only a server's payload above COPY_MAX goes in a second write
- * rather than being copied. */
+ * its own.  A server sending back the payload of the frame being handled
+ * (an echo) writes the header into that frame's own header room, so
+ * nothing is copied; otherwise only a server's payload above COPY_MAX
+ * goes in a second write rather than being copied. */
 static int
 send_frame(struct whirl_ws *ws, int op, bool fin, bool rsv1, const void *data,
     size_t len)
 {
 	unsigned char small[14 + 4096], *buf = small, *key;
-	const unsigned char *src = data;
-	size_t hl = 2, i;
+	size_t hl;
 	int r;
 
 	if (whirl_stream_closed(ws->s)) {
 		whirl__seterr(EPIPE, "websocket closed");
 		return -1;
 	}
+	if (!ws->client && data == ws->frame && len > 0) {
+		hl = frame_header(small, op, fin, rsv1, len);
+		if (hl <= ws->frame_room) {
+			buf = (unsigned char *)(uintptr_t)ws->frame - hl;
+			memcpy(buf, small, hl);
+			return whirl_stream_write(ws->s, buf, hl + len, NULL,
+			    NULL);
+		}
+	}
 	if (14 + len > sizeof(small) && (ws->client || len <= COPY_MAX))
 		buf = whirl__xmalloc(14 + len);
-	buf[0] = (unsigned char)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
-	if (len < 126) {
-		buf[1] = (unsigned char)len;
-	} else if (len <= 0xffff) {
-		buf[1] = 126;
-		buf[2] = (unsigned char)(len >> 8);
-		buf[3] = (unsigned char)len;
-		hl = 4;
-	} else {
-		buf[1] = 127;
-		for (i = 0; i < 8; i++)
-			buf[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-		hl = 10;
-	}
+	hl = frame_header(buf, op, fin, rsv1, len);
 	if (ws->client) {
 		buf[1] |= 0x80;
 		key = buf + hl;
 		if (RAND_bytes(key, 4) != 1)
 			abort();
 		hl += 4;
-		for (i = 0; i < len; i++)
-			buf[hl + i] = src[i] ^ key[i & 3];
+		mask_copy(buf + hl, data, len, key);
 	} else if (len > COPY_MAX) {
 		whirl_stream_write(ws->s, buf, hl, NULL, NULL);
 		return whirl_stream_write(ws->s, data, len, NULL, NULL);
@@ -1038,14 +1101,16 @@ parse_frames(struct whirl_ws *ws, char *data, size_t len)
 		if (avail < hl + plen)
 			break;
 		if (masked)
-			for (i = 0; i < plen; i++)
-				p[hl + i] ^= p[hl - 4 + (i & 3)];
+			mask_copy(p + hl, p + hl, (size_t)plen, p + hl - 4);
 		off += hl + (size_t)plen;
+		ws->frame = (char *)p + hl;
+		ws->frame_room = hl;
 		if (op >= 8)
 			control_frame(ws, op, (char *)p + hl, (size_t)plen);
 		else
 			data_frame(ws, op, fin, rsv & 0x4, (char *)p + hl,
 			    (size_t)plen);
+		ws->frame = NULL;
 	}
 	return off;
 }

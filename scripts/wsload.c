@@ -9,6 +9,9 @@
  *       after a warm-up (-w, default 0.5 s), counts round trips for SECS
  *       seconds and prints one line:
  *       "rtps=N p50_us=N p99_us=N n=N"
+ *   wsload [-h HOST] -p PORT [-P PATH] -c CONNS -s SIZE -n COUNT
+ *       no warm-up: exactly COUNT round trips in all, then the same line
+ *       (for profiling a server with a fixed amount of work).
  *   wsload [-h HOST] -p PORT [-P PATH] -i N
  *       opens N WebSockets (64 handshakes at a time) and leaves them idle,
  *       prints "open N", waits for a line on stdin, then checks that a new
@@ -47,6 +50,7 @@ struct conn {
 	size_t off;             /* frame bytes written, or bytes read */
 	char *buf;              /* the head, then the echo */
 	uint64_t t0;
+	uint32_t events;        /* what epoll watches */
 };
 
 static struct sockaddr_in addr;
@@ -59,6 +63,8 @@ static uint64_t *lat;           /* round trip times, ns */
 static size_t nlat, lat_cap;
 static bool measuring;
 static uint64_t rounds;
+static bool counting;           /* -n: a fixed number of round trips */
+static uint64_t to_start;       /* those not started yet */
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -122,6 +128,17 @@ watch(struct conn *c, uint32_t events, int op)
 
 	if (epoll_ctl(ep, op, c->fd, &ev) == -1)
 		die("epoll_ctl: %s", strerror(errno));
+	c->events = events;
+}
+
+/* Watch for events, without a syscall when that is already so: a round
+ * trip then costs the generator a write and a read, as it costs the
+ * server, and the generator stays out of the measurement. */
+static void
+want(struct conn *c, uint32_t events)
+{
+	if (c->events != events)
+		watch(c, events, EPOLL_CTL_MOD);
 }
 
 static struct conn *
@@ -188,31 +205,45 @@ read_handshake(struct conn *c)
 	return true;
 }
 
-static void
-start_echo(struct conn *c)
-{
-	c->st = WRITING;
-	c->off = 0;
-	c->t0 = now_ns();
-	watch(c, EPOLLOUT, EPOLL_CTL_MOD);
-}
-
+/* Write the rest of the frame; wait for EPOLLOUT only if the socket
+ * takes no more. */
 static void
 write_frame(struct conn *c)
 {
-	ssize_t n = write(c->fd, frame + c->off, frame_len - c->off);
+	ssize_t n;
 
-	if (n == -1) {
-		if (errno == EAGAIN)
-			return;
-		die("write: %s", strerror(errno));
+	while (c->off < frame_len) {
+		n = write(c->fd, frame + c->off, frame_len - c->off);
+		if (n == -1) {
+			if (errno == EAGAIN) {
+				want(c, EPOLLOUT);
+				return;
+			}
+			die("write: %s", strerror(errno));
+		}
+		c->off += (size_t)n;
 	}
-	c->off += (size_t)n;
-	if (c->off < frame_len)
-		return;
 	c->st = READING;
 	c->off = 0;
-	watch(c, EPOLLIN, EPOLL_CTL_MOD);
+	want(c, EPOLLIN);
+}
+
+/* The next message, written at once (the socket has room). */
+static void
+start_echo(struct conn *c)
+{
+	if (counting) {
+		if (to_start == 0) {
+			c->st = IDLE;
+			want(c, 0);
+			return;
+		}
+		to_start--;
+	}
+	c->st = WRITING;
+	c->off = 0;
+	c->t0 = now_ns();
+	write_frame(c);
 }
 
 /* The frame's whole length once its header is in, else 0. */
@@ -331,22 +362,27 @@ cmp_u64(const void *a, const void *b)
 }
 
 static void
-run_echo(size_t conns, double secs, double warm)
+run_echo(size_t conns, double secs, double warm, uint64_t count)
 {
 	size_t opened = 0, i;
 	uint64_t start, end;
 
+	if (count > 0) {
+		counting = true;
+		to_start = count;
+		measuring = true;
+	}
 	for (i = 0; i < conns; i++)
 		conn_open();
 	while (opened < conns)
 		pump(1000, &opened, true);
-	start = now_ns() + (uint64_t)(warm * 1e9);
+	start = now_ns() + (uint64_t)(count > 0 ? 0 : warm * 1e9);
 	while (now_ns() < start)
 		pump(10, &opened, true);
 	measuring = true;
 	end = start + (uint64_t)(secs * 1e9);
-	while (now_ns() < end)
-		pump(10, &opened, true);
+	while (count > 0 ? nlat < count : now_ns() < end)
+		pump(1000, &opened, true);
 	measuring = false;
 	if (nlat == 0)
 		die("no round trip in %.1f s", secs);
@@ -389,23 +425,26 @@ int
 main(int argc, char **argv)
 {
 	size_t conns = 1, idle = 0;
+	uint64_t count = 0;
 	double secs = 5, warm = 0.5;
 	struct rlimit rl;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:d:h:i:p:P:s:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:h:i:n:p:P:s:w:")) != -1) {
 		switch (ch) {
 		case 'c': conns = strtoul(optarg, NULL, 10); break;
 		case 'd': secs = strtod(optarg, NULL); break;
 		case 'h': host = optarg; break;
 		case 'i': idle = strtoul(optarg, NULL, 10); break;
+		case 'n': count = strtoull(optarg, NULL, 10); break;
 		case 'p': port = atoi(optarg); break;
 		case 'P': path = optarg; break;
 		case 's': size = strtoul(optarg, NULL, 10); break;
 		case 'w': warm = strtod(optarg, NULL); break;
 		default:
 			fprintf(stderr, "usage: wsload [-h host] -p port "
-			    "[-P path] (-c conns -s size -d secs | -i n)\n");
+			    "[-P path] (-c conns -s size (-d secs | -n count) | "
+			    "-i n)\n");
 			return 2;
 		}
 	}
@@ -425,6 +464,6 @@ main(int argc, char **argv)
 	if (idle > 0)
 		run_idle(idle);
 	else
-		run_echo(conns, secs, warm);
+		run_echo(conns, secs, warm, count);
 	return 0;
 }
