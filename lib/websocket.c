@@ -1350,6 +1350,11 @@ whirl_ws_parse_url(const char *url, bool *tls, char *host, size_t hsize,
 	long n;
 	size_t hl;
 
+	/* A space or a control character would end the request line or
+	 * start a field of its own (CR LF): a URL holds them encoded. */
+	for (p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
 	if (strncasecmp(url, "ws://", 5) == 0) {
 		*tls = false;
 		p = url + 5;

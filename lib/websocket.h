@@ -166,8 +166,9 @@ struct whirl_ws_connecting *whirl_ws_connect(struct whirl_loop *loop,
 /* Give up (not from inside cb): nothing more is called. */
 void whirl_ws_connect_cancel(struct whirl_ws_connecting *c);
 
-/* Split "ws://host:port/path?q" (wss://, [v6] hosts); false if malformed.
- * host and target are copied into the buffers. */
+/* Split "ws://host:port/path?q" (wss://, [v6] hosts); false if malformed,
+ * or if it holds a space or a control character (unencoded, they would
+ * break the request line).  host and target are copied into the buffers. */
 bool whirl_ws_parse_url(const char *url, bool *tls, char *host,
     size_t hsize, int *port, char *target, size_t tsize);
 
