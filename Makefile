@@ -55,7 +55,7 @@ STAMP      = build/.deps-stamp
 
 .SECONDARY:
 
-.PHONY: all lib tools units test sanitize test-heavy run install uninstall \
+.PHONY: all lib tools units test sanitize test-heavy valgrind run install uninstall \
 	clean deps format
 
 all: lib tools units
@@ -120,6 +120,12 @@ sanitize: $(STAMP)
 test-heavy: $(STAMP)
 	$(MAKE) all
 	tests/run --heavy $(BUILD)
+
+# Heavy tier, not CI: the sanitize tier's suites with every unit binary
+# and tool under valgrind; a log with an error fails (tests/valgrind).
+valgrind: $(STAMP)
+	$(MAKE) all
+	tests/run --valgrind $(BUILD)
 
 run: $(STAMP)
 	$(MAKE) all

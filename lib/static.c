@@ -175,6 +175,7 @@ open_walk(int rootfd, const char *rel)
 {
 	char *copy = whirl__xstrdup(rel), *comp, *save = NULL;
 	int fd = -1, next;
+	struct stat st;
 	bool dir;
 
 	if (*rel == '/') {
@@ -192,6 +193,12 @@ open_walk(int rootfd, const char *rel)
 			continue;
 		next = openat(fd, comp, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
 		    O_NOCTTY | O_NOFOLLOW | (dir ? O_DIRECTORY : 0));
+		/* O_DIRECTORY on a link says ENOTDIR: a link refused is
+		 * ELOOP (403), as openat2 and a last component say. */
+		if (next == -1 && errno == ENOTDIR && dir &&
+		    fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			errno = ELOOP;
 		close(fd);
 		fd = next;
 	}

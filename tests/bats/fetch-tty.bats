@@ -57,7 +57,7 @@ tmux_fmt() { tmux -S "$TMUX_SOCK" display -p -t t "$1"; }
 
 # tmux_wait REGEX: until a line of the screen matches (ERE).
 tmux_wait() {
-	local end=$((SECONDS + 10))
+	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1}))
 	until tmux_screen | grep -qE -- "$1"; do
 		if ((SECONDS >= end)); then
 			echo "# no /$1/ on the screen:" >&3
@@ -71,7 +71,7 @@ tmux_wait() {
 # tmux_exit: the command's exit status once it has exited (a SIGCHLD
 # helps Debian's tmux reap it: testing-recipes.md).
 tmux_exit() {
-	local end=$((SECONDS + 15)) st
+	local end=$((SECONDS + 15 * ${WHIRL_SLOW:-1})) st
 	until st=$(tmux_fmt '#{pane_dead}:#{pane_dead_status}') &&
 	    [[ $st =~ ^1:[0-9]+$ ]]; do
 		if ((SECONDS >= end)); then

@@ -7,6 +7,10 @@
 #
 # Every background process is started with fds 3 and 4 closed (bats waits
 # for whoever holds them) and stdin from /dev/null, and is stopped by PID.
+#
+# WHIRL_SLOW (default 1) multiplies every bound here: tests/run --valgrind
+# sets 10, the tools running 20-50 times slower.  The waits end on their
+# event, so a longer bound costs nothing when a test passes.
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -15,6 +19,13 @@ WHIRL_ROOT=${WHIRL_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 WHIRL_BIN=${WHIRL_BIN:-$WHIRL_ROOT/build}
 PATH="$WHIRL_BIN:$PATH"
 export WHIRL_ROOT WHIRL_BIN PATH
+
+# under_valgrind: the tools run under valgrind (tests/run --valgrind).  A
+# test that needs the bare process (its fds, RSS or speed) skips:
+#   under_valgrind && skip "under valgrind: REASON"
+under_valgrind() {
+	[ "${WHIRL_TIER-}" = valgrind ]
+}
 
 # The directory for logs of this test (or of setup_file).
 _tmpdir() {
@@ -39,7 +50,7 @@ start_bg() {
 # wait_for_line FILE REGEX [SECONDS]: until a line of FILE matches (grep -E).
 wait_for_line() {
 	local file=$1 re=$2 secs=${3:-10} end
-	end=$((SECONDS + secs))
+	end=$((SECONDS + secs * ${WHIRL_SLOW:-1}))
 	until grep -qE -- "$re" "$file" 2>/dev/null; do
 		if ((SECONDS >= end)); then
 			echo "# no line matching /$re/ in $file within ${secs}s:" >&2
@@ -72,7 +83,7 @@ start_server() {
 # wait_for_port PORT [HOST] [SECONDS]: a TCP listener accepts.
 wait_for_port() {
 	local port=$1 host=${2:-127.0.0.1} secs=${3:-10} end
-	end=$((SECONDS + secs))
+	end=$((SECONDS + secs * ${WHIRL_SLOW:-1}))
 	until (: <>"/dev/tcp/$host/$port") 2>/dev/null; do
 		((SECONDS >= end)) && return 1
 		sleep 0.02
@@ -85,7 +96,7 @@ wait_for_port() {
 # the test's children (bash then answers -1).
 wait_pid() {
 	local pid=$1 secs=${2:-10} end
-	end=$((SECONDS + secs))
+	end=$((SECONDS + secs * ${WHIRL_SLOW:-1}))
 	WAIT_STATUS=
 	while kill -0 "$pid" 2>/dev/null; do
 		if ((SECONDS >= end)); then
@@ -107,7 +118,7 @@ wait_pid() {
 stop_pid() {
 	local pid=$1 i
 	kill "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
+	for i in $(seq $((100 * ${WHIRL_SLOW:-1}))); do
 		kill -0 "$pid" 2>/dev/null || break
 		[ "$(ps -o stat= -p "$pid" 2>/dev/null)" = Z ] && break
 		sleep 0.02

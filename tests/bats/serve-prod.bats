@@ -36,7 +36,7 @@ workers_of() {
 wait_until() {
 	local secs=$1 end
 	shift
-	end=$((SECONDS + secs))
+	end=$((SECONDS + secs * ${WHIRL_SLOW:-1}))
 	until "$@"; do
 		((SECONDS < end)) || return 1
 		sleep 0.05

@@ -664,6 +664,7 @@ Content-Length: 0"
 }
 
 @test "traversal: not one byte from outside the root" {
+	under_valgrind && skip "under valgrind: no openat2 (valgrind 3.19), and lib/static.c's fallback follows no link at all"
 	serve --dotfiles "/s/(.*)=dir:$SITE/pub"
 	for path in '/s/../secret.txt' '/s/..%2fsecret.txt' '/s/%2e%2e/secret.txt' \
 	    '/s/%2E%2E%2Fsecret.txt' '/s/%252e%252e/secret.txt' \
@@ -895,7 +896,7 @@ KEY=dGhlIHNhbXBsZSBub25jZQ==
 # gone PID: the process is gone (or a zombie waiting for its reaper)
 # within ten seconds.
 gone() {
-	local end=$((SECONDS + 10)) st
+	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1})) st
 	while st=$(ps -o stat= -p "$1") && [ "${st#Z}" = "$st" ]; do
 		((SECONDS < end)) || { echo "# $1 still runs: $st" >&2; return 1; }
 		sleep 0.02

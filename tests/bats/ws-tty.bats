@@ -61,7 +61,7 @@ tmux_fmt() { tmux -S "$TMUX_SOCK" display -p -t t "$1"; }
 
 # tmux_wait REGEX [SECONDS]: until a line of the screen matches (ERE).
 tmux_wait() {
-	local end=$((SECONDS + ${2:-10}))
+	local end=$((SECONDS + ${2:-10} * ${WHIRL_SLOW:-1}))
 	until tmux_screen | grep -qE -- "$1"; do
 		if ((SECONDS >= end)); then
 			echo "# no /$1/ on the screen:" >&3
@@ -74,7 +74,7 @@ tmux_wait() {
 
 # tmux_wait_last REGEX: until the last non-empty line matches.
 tmux_wait_last() {
-	local end=$((SECONDS + 10))
+	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1}))
 	until last_line | grep -qE -- "$1"; do
 		if ((SECONDS >= end)); then
 			echo "# the last line is not /$1/:" >&3
@@ -94,7 +94,7 @@ tmux_line() {
 # tmux_exit: the program's exit status, once it has exited.  Debian's tmux
 # sometimes needs a SIGCHLD to reap the pane (testing-recipes.md).
 tmux_exit() {
-	local end=$((SECONDS + 10)) st
+	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1})) st
 	until st=$(tmux_fmt '#{pane_dead}:#{pane_dead_status}') &&
 	    [[ $st =~ ^1:[0-9]+$ ]]; do
 		if ((SECONDS >= end)); then
