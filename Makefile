@@ -4,6 +4,8 @@
 #   make run        the main job (see README)
 #   make test       unit tests, bats suites, man-page lint (tests/run)
 #   make sanitize   the same code and the protocol suites under ASan+UBSan
+#   make test-heavy 10,000 connections, 16 MiB messages, 1 GiB downloads
+#   make valgrind   the sanitize tier's suites under valgrind (heavy, not CI)
 #   make install    PREFIX=/usr/local DESTDIR= (tools, library, headers, man)
 #
 # The first `make test` or `make run` on a new machine installs the Debian
