@@ -210,7 +210,7 @@ last_line() {
 
 @test "/pong sends a pong the server sees" {
 	tmux_start "whirl-ws '$T/pong'"
-	tmux_wait '^> ?$'
+	tmux_wait_connected
 	tmux_line '/pong zz'
 	tmux_wait '^< pong: zz$'
 }
