@@ -52,7 +52,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,15 +259,6 @@ make_tree(void)
 	put_link("../..", "sub/up");
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 teardown(void)
 {
@@ -279,7 +269,7 @@ teardown(void)
 	whirl_loop_free(loop);
 	close(listen_fd);
 	if (root[0] != '\0')
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		fuzz_rm_tree(root);
 }
 
 static struct whirl_app *

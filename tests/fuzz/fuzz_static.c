@@ -19,7 +19,6 @@
  */
 #include "static.c"              /* lib/, through -Ilib */
 
-#include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -54,20 +53,11 @@ put(const char *kind, const char *rel, const char *arg)
 	}
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 teardown(void)
 {
 	close(rootfd);
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fuzz_rm_tree(root);
 }
 
 int

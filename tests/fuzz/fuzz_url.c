@@ -114,52 +114,13 @@ check_url(const char *s, size_t len, int flags)
 	free(e);
 }
 
-/* Valid UTF-8 (shortest forms, no surrogates, at most U+10FFFF), by a
- * decoder written apart from the library's two. */
-static bool
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k, need;
-	uint32_t cp;
-
-	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0)
-			need = 1, cp = c & 0x1F;
-		else if ((c & 0xF0) == 0xE0)
-			need = 2, cp = c & 0x0F;
-		else if ((c & 0xF8) == 0xF0)
-			need = 3, cp = c & 0x07;
-		else
-			return false;
-		if (i + need >= n)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-		    (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
 static void
 check_json(const char *s, size_t len)
 {
 	char *e = whirl_json_escape(s, len);
 	size_t i, n = strlen(e);
 
-	FUZZ_CHECK(utf8_ok((const unsigned char *)e, n));
+	FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)e, n));
 	FUZZ_CHECK(strstr(e, "</") == NULL);
 	FUZZ_CHECK(strstr(e, "\xE2\x80\xA8") == NULL &&
 	    strstr(e, "\xE2\x80\xA9") == NULL);

@@ -46,46 +46,8 @@ struct conn {
 	bool freed;
 };
 
-/* Valid UTF-8: shortest forms, no surrogates, at most U+10FFFF. */
-static bool
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k, need;
-	uint32_t cp;
-
-	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0)
-			need = 1, cp = c & 0x1F;
-		else if ((c & 0xF0) == 0xE0)
-			need = 2, cp = c & 0x0F;
-		else if ((c & 0xF8) == 0xF0)
-			need = 3, cp = c & 0x07;
-		else
-			return false;
-		if (i + need >= n)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-		    (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
-/* The checker agrees with utf8_ok, whole and in pieces; a prefix that
- * stops inside a character is not "complete", and the same bytes fed
+/* The checker agrees with fuzz_utf8_ok, whole and in pieces; a prefix
+ * that stops inside a character is not "complete", and the same bytes fed
  * again after a failure need not be accepted. */
 static void
 check_utf8(const uint8_t *p, size_t n)
@@ -101,7 +63,7 @@ check_utf8(const uint8_t *p, size_t n)
 		b = t;
 	}
 	whole = whirl_utf8_feed(&u, p, n) && whirl_utf8_complete(&u);
-	FUZZ_CHECK(whole == utf8_ok(p, n));
+	FUZZ_CHECK(whole == fuzz_utf8_ok(p, n));
 	memset(&u, 0, sizeof(u));
 	pieces = whirl_utf8_feed(&u, p, a) && whirl_utf8_feed(&u, p + a,
 	    b - a) && whirl_utf8_feed(&u, p + b, n - b) &&
@@ -118,7 +80,7 @@ on_message(struct whirl_ws *ws, bool binary, const char *data, size_t len,
 
 	FUZZ_CHECK(len <= c->max_message);
 	if (!binary)
-		FUZZ_CHECK(utf8_ok((const unsigned char *)data, len));
+		FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)data, len));
 	if (c->act & 1)
 		whirl_ws_send(ws, binary, data, len);
 	if (!first)
