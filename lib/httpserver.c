@@ -363,9 +363,9 @@ h1_headers(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
 {
 	struct conn *c = arg;
 	bool has_body = m->chunked || m->content_length > 0;
+	size_t hosts = host_fields(m->headers);
 
-	if (host_fields(m->headers) > 1 ||
-	    (host_fields(m->headers) == 0 && m->major == 1 && m->minor >= 1))
+	if (hosts > 1 || (hosts == 0 && m->major == 1 && m->minor >= 1))
 		return 400;     /* RFC 9112 3.2: a server MUST */
 	c->req = request_new(c, m);
 	if (m->expect_continue && has_body)

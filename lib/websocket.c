@@ -16,8 +16,6 @@
  *     a callback is destroyed by the outermost leave().
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +31,7 @@
 #include "internal.h"
 #include "ioloop.h"
 #include "iostream.h"
+#include "netutil.h"
 #include "tcpserver.h"
 #include "websocket.h"
 
@@ -1169,7 +1168,6 @@ whirl_ws_new(struct whirl_stream *s, bool client,
     void *arg)
 {
 	struct whirl_ws *ws = whirl__xcalloc(1, sizeof(*ws));
-	int one = 1;
 
 	ws->s = s;
 	ws->client = client;
@@ -1183,9 +1181,10 @@ whirl_ws_new(struct whirl_stream *s, bool client,
 		ws->o.close_timeout_ms = DEFAULT_CLOSE_MS;
 	ws->h = *h;
 	ws->arg = arg;
-	/* Each message is written whole: no Nagle delay (as Tornado). */
-	setsockopt(whirl_stream_fd(s), IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one));
+	/* Each message is written whole: no Nagle delay (as Tornado).  A
+	 * stream from httpserver or httpclient has it already; one handed
+	 * over by the caller may not. */
+	whirl_fd_nodelay(whirl_stream_fd(s));
 	if (ws->o.ping_interval_ms > 0)
 		timer_start(ws, ws->o.ping_interval_ms);
 	whirl_stream_set_close_cb(s, on_stream_close, ws);
