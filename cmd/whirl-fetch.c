@@ -261,13 +261,13 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* A field value from an option: a CR or LF in it would end the field and
- * start another, so it is refused here rather than dropped later. */
+/* The value of field `name` from option opt: refused here, as -H's, if
+ * it could not be sent (a CR or LF would start a field of its own). */
 static const char *
-field_value(const char *opt, const char *v)
+field_value(const char *opt, const char *name, const char *v)
 {
-	if (strpbrk(v, "\r\n") != NULL)
-		usage_error("bad %s '%s': CR or LF in a field value", opt, v);
+	if (whirl_http_check_field(name, v) == -1)
+		usage_error("bad %s '%s': %s", opt, v, whirl_error());
 	return v;
 }
 
@@ -781,11 +781,11 @@ parse_opts(int argc, char **argv)
 			if (*optarg == '\0')
 				add_omit("User-Agent");
 			else
-				o.user_agent = field_value("-A", optarg);
+				o.user_agent = field_value("-A", "User-Agent", optarg);
 			break;
 		case 'b':
 			o.cookie = strchr(optarg, '=') != NULL ?
-			    field_value("-b", optarg) : optarg;
+			    field_value("-b", "Cookie", optarg) : optarg;
 			break;
 		case 'C':
 			o.resume = true;
@@ -804,7 +804,7 @@ parse_opts(int argc, char **argv)
 			break;
 		case 'e':
 			whirl_headers_set(o.headers, "Referer",
-			    field_value("-e", optarg));
+			    field_value("-e", "Referer", optarg));
 			break;
 		case 'F':
 			add_form(optarg, false);

@@ -1614,13 +1614,13 @@ set_protocol(const char *s)
 	sprintf(o.protocol_list + n, "%s%s", n > 0 ? ", " : "", s);
 }
 
-/* A CR or LF would end the Origin field and start another: refused here
- * rather than dropped when the handshake is written. */
+/* Refused here, as -H's, if it could not be sent (a CR or LF would start
+ * a field of its own). */
 static void
 set_origin(const char *s)
 {
-	if (strpbrk(s, "\r\n") != NULL)
-		usage_error("bad -o '%s' (CR or LF in it)", s);
+	if (whirl_http_check_field("Origin", s) == -1)
+		usage_error("bad -o '%s': %s", s, whirl_error());
 	o.origin = s;
 }
 

@@ -338,6 +338,12 @@ whirl_headers_set(struct whirl_headers *h, const char *name,
 }
 
 int
+whirl_http_check_field(const char *name, const char *value)
+{
+	return check_field(name, strlen(name), value, strlen(value));
+}
+
+int
 whirl_http_split_header(const char *spec, char *name, size_t size,
     const char **value)
 {

@@ -55,6 +55,11 @@ size_t whirl_headers_size(const struct whirl_headers *h);
 bool whirl_headers_has_token(const struct whirl_headers *h, const char *name,
     const char *token);
 
+/* 0 if a field could be sent as it is: the name an HTTP token, the value
+ * free of CR, LF, NUL and other control bytes but TAB; else -1
+ * (whirl_error says which, as whirl_headers_add does). */
+int whirl_http_check_field(const char *name, const char *value);
+
 /* A "Name: value" header as typed on a command line (-H): the name is
  * copied into name (size bytes with its NUL); *value points into spec
  * past the colon and the blanks after it ("" when nothing follows).

@@ -210,6 +210,17 @@ TEST(split_header)
 	CHECK_EQ_STR(name, "Seven-c");
 }
 
+TEST(check_field)
+{
+	CHECK_EQ_INT(whirl_http_check_field("Origin", "http://a\tb"), 0);
+	CHECK_EQ_INT(whirl_http_check_field("Origin", "x\r\nY: 1"), -1);
+	CHECK_EQ_STR(whirl_error(), "CR, LF or NUL in the value of header Origin");
+	CHECK_EQ_INT(whirl_http_check_field("Referer", "a\x7f"), -1);
+	CHECK_EQ_STR(whirl_error(), "control character in the value of header Referer");
+	CHECK_EQ_INT(whirl_http_check_field("Bad Name", "v"), -1);
+	CHECK_EQ_STR(whirl_error(), "invalid header name \"Bad Name\"");
+}
+
 TEST(headers_clear_reuse)
 {
 	struct whirl_headers *h = whirl_headers_new();
@@ -683,6 +694,7 @@ main(void)
 	RUN(headers_refused);
 	RUN(is_token);
 	RUN(split_header);
+	RUN(check_field);
 	RUN(headers_clear_reuse);
 	RUN(headers_has_token);
 	RUN(percent_decode);
