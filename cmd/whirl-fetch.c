@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -149,6 +148,8 @@ static struct whirl_timer *meter_timer;
 
 /* The transfers: those running, and where the next one comes from. */
 static struct xfer *running;
+/* Heads and -w text, written whole even to a non-blocking stdout. */
+static struct whirl_outfile *std_out, *std_err;
 static size_t nrunning;
 static bool stopping, filling;
 static size_t next_arg;
@@ -1018,27 +1019,6 @@ parse_opts(int argc, char **argv)
  * Output: the body raw to stdout, or to a file that is complete or absent.
  */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	struct pollfd pfd = { fd, POLLOUT, 0 };
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-		} else if (w == -1 && errno == EAGAIN) {
-			/* Someone made our stdout non-blocking: wait. */
-			poll(&pfd, 1, -1);
-		} else if (w == -1 && errno != EINTR) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* -O: the last segment of the URL's path. */
 static char *
 remote_name(const char *url)
@@ -1313,7 +1293,7 @@ on_head(struct whirl_fetch *f, const struct whirl_http_response *r,
 		if (dump != NULL)
 			fputs(text, dump);
 		else
-			write_all(1, text, strlen(text));
+			whirl_outfile_write(std_out, text, strlen(text));
 		free(text);
 	}
 	if (final && final_head(x, r) == -1)
@@ -1465,11 +1445,11 @@ write_out(const struct whirl_http_response *r, const struct xfer *x,
 		stderr_begin();
 		warnx("%s", whirl_error());
 	}
-	write_all(1, (const char *)evbuffer_pullup(out, -1),
+	whirl_outfile_write(std_out, evbuffer_pullup(out, -1),
 	    evbuffer_get_length(out));
 	if (evbuffer_get_length(errs) > 0) {
 		stderr_begin();
-		write_all(2, (const char *)evbuffer_pullup(errs, -1),
+		whirl_outfile_write(std_err, evbuffer_pullup(errs, -1),
 		    evbuffer_get_length(errs));
 	}
 	evbuffer_free(out);
@@ -1972,6 +1952,8 @@ setup(void)
 	struct whirl_tls_client_opts t = { 0 };
 	size_t len;
 
+	std_out = whirl_outfile_wrap(1);
+	std_err = whirl_outfile_wrap(2);
 	if (o.cacert != NULL || o.cert != NULL || o.insecure) {
 		t.cafile = o.cacert;
 		t.cert_file = o.cert;
@@ -2018,6 +2000,8 @@ cleanup(void)
 {
 	size_t i;
 
+	whirl_outfile_commit(std_out);
+	whirl_outfile_commit(std_err);
 	whirl_timer_free(meter_timer);
 	whirl_progress_free(meter);
 	whirl_httpclient_free(client);
