@@ -402,11 +402,14 @@ import sys, faultpeer as f
 port, pid, bound = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 base = f.idle_fds(pid, port)
 wmem = int(open("/proc/sys/net/ipv4/tcp_wmem").read().split()[2])
+rmem = int(open("/proc/sys/net/ipv4/tcp_rmem").read().split()[2])
 msg = b"x" * 65536
-# Enough to fill the socket buffers, then the server's limit (for
-# ws-echo --ws-max-message and 1 MiB, for ws-broadcast --ws-max-queue),
-# and twice the RSS bound: a server that kept it all would show.
-n = max((wmem + 65536 + (1 << 20)) // 65536 + 16, 2 * bound // 64)
+# Twice what the socket buffers on the way back could hold (the server's
+# send buffer, the client's receive buffer, whatever size the stack
+# gives them), plus the server's limit (for ws-echo --ws-max-message and
+# 1 MiB, for ws-broadcast --ws-max-queue), and twice the RSS bound: a
+# server that kept it all would show.
+n = max(2 * (wmem + rmem + (1 << 20)) // 65536 + 16, 2 * bound // 64)
 
 # ws-echo: the client sends without reading its echoes.
 rss = f.Growth(pid, bound)
