@@ -597,7 +597,8 @@ tls_failure(void)
 
 /* Report a failed read or write as socket(1) did.  The library tells why
  * a stream failed, not whether reading or writing it did: a stream we
- * never read, or an error only writes give, means a write.  TLS failures
+ * never read, an error only writes give, or a stream still open (the
+ * program's, whose input alone was lost) means a write.  TLS failures
  * after the handshake (TLS 1.3 refuses a client certificate only then)
  * are reported as during it. */
 static void
@@ -611,8 +612,8 @@ io_error(const char *err)
 		tls_error(err);
 		return;
 	}
-	if (reads && !(failed != NULL &&
-	    write_only_error(whirl_stream_error(failed)))) {
+	if (reads && !(failed != NULL && (!whirl_stream_closed(failed) ||
+	    write_only_error(whirl_stream_error(failed))))) {
 		warnx("read: %s", err);
 		return;
 	}
@@ -631,12 +632,47 @@ quit_drains(void)
 	return o.quit && tls != NULL;
 }
 
+/* What the peer sends after the program closed its input: dropped, until
+ * the peer closes. */
+static void
+discarded(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	(void)s;
+	(void)data;
+	(void)arg;
+	if (len > 0 && err == NULL)
+		return;
+	if (err != NULL)
+		io_error(err);
+	else
+		verbose("connection closed by peer");
+	conn_end();
+}
+
+/* The program closed its input (or exited) while its output is still
+ * open: what it has yet to print is not lost, as it would not be had its
+ * stdin been the socket itself.  Only when nothing more can come from the
+ * program is a write into it an error. */
+static bool
+program_input_closed(const char *err)
+{
+	return err != NULL && conn.proc != NULL && conn.up != NULL &&
+	    !whirl_stream_closed(conn.local) && !whirl_stream_closed(conn.net);
+}
+
 static void
 down_done(struct whirl_relay *r, const char *err, void *arg)
 {
 	(void)arg;
 	whirl_relay_free(r);
 	conn.down = NULL;
+	if (program_input_closed(err)) {
+		verbose("the program closed its input");
+		if (whirl_stream_read_until_close(conn.net, discarded,
+		    NULL) == 0)
+			return;
+	}
 	if (err != NULL)
 		io_error(err);
 	else
@@ -729,6 +765,7 @@ drain(void)
 {
 	whirl_relay_free(conn.down);
 	conn.down = NULL;
+	whirl_stream_cancel_read(conn.net);	/* discarded()'s */
 	conn.drain_end = whirl_loop_now_ms(loop) + DRAIN_MS;
 	if (whirl_stream_read_until_close(conn.net, drained, NULL) == -1) {
 		verbose("connection closed");

@@ -1110,16 +1110,25 @@ transport_write(struct whirl_stream *s)
 /* A pair stream's reader is gone (EPIPE), yet its other end may still
  * have output for us: a child that exits without reading all its input.
  * With HALF_CLOSE only writing ends, as a shutdown would: queued output
- * is dropped, its callbacks told, and reading goes on.  False when the
- * stream must fail whole (one fd, no HALF_CLOSE, a relay writing). */
+ * is dropped, its callbacks and a relay writing into the stream are told,
+ * and reading goes on.  False when the stream must fail whole (one fd,
+ * no HALF_CLOSE). */
 static bool
 lose_write_side(struct whirl_stream *s)
 {
+	struct whirl_relay *r = s->dst_relay;
 	struct write_req *w;
 
 	if (!(s->flags & WHIRL_STREAM_HALF_CLOSE) || s->wfd == s->rfd ||
-	    s->rfd < 0 || s->dst_relay != NULL)
+	    s->rfd < 0)
 		return false;
+	if (r != NULL) {
+		/* Its bytes have nowhere to go; the relay's kernel pipe is
+		 * closed with it. */
+		s->dst_relay = NULL;
+		r->dst = NULL;
+		r->pipe_bytes = 0;
+	}
 	event_del(s->wev);
 	if (!(s->flags & WHIRL_STREAM_BORROW_FD))
 		close(s->wfd);
@@ -1136,6 +1145,11 @@ lose_write_side(struct whirl_stream *s)
 		if (w->cb != NULL)
 			w->cb(s, errtext(s, EPIPE), w->arg);
 		free(w);
+		if (s->freed)
+			return true;
+	}
+	if (r != NULL) {
+		relay_finish(r, errtext(s, EPIPE));
 		if (s->freed)
 			return true;
 	}
@@ -1156,6 +1170,8 @@ flush(struct whirl_stream *s)
 		return;
 	if (r != NULL && r->pipe_bytes > 0) {
 		n = flush_pipe(s, r);
+		if (n < 0 && errno == EPIPE && lose_write_side(s))
+			return;
 		if (n < 0) {
 			stream_fail(s, errno);
 			return;

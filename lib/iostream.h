@@ -19,7 +19,12 @@
  * Peer EOF: by default a stream closes when its peer's EOF has been read
  * and the data before it delivered.  With WHIRL_STREAM_HALF_CLOSE the EOF
  * only ends reading (pending reads get whirl_err_closed) and the stream
- * stays open for writing until whirl_stream_shutdown or _close.
+ * stays open for writing until whirl_stream_shutdown or _close.  The other
+ * way round, on a pair stream with HALF_CLOSE (a child's pipes), a write
+ * that finds the reader gone (EPIPE) ends only writing: queued output is
+ * dropped, its write callbacks and a relay writing into the stream get the
+ * error, and reading goes on, for a child that exits without reading all
+ * its input may still have output on its way.
  *
  * Memory: the evbuffers are allocated when there is something to hold and
  * released when they empty, so an idle stream holds no buffer.  Input is

@@ -713,6 +713,29 @@ PY
 	    "whirl-socket: error writing to stdout"
 }
 
+# closed_input_prog: a -p program that closes its stdin, says so in
+# $D/closed, and prints only once the server has seen a write into it fail.
+closed_input_prog() {
+	printf '%s' "exec 0<&-; touch '$D/closed'; i=0
+	until grep -qx 'the program closed its input' '$D/srv.err' ||
+	    [ \$i -ge $((500 * ${WHIRL_SLOW:-1})) ]; do
+		sleep 0.02; i=\$((i + 1))
+	done
+	echo fine"
+}
+
+@test "a program that closes its input still has its output delivered" {
+	serve srv -sqvp "$(closed_input_prog)" 0
+	peer connect "$SRV_PORT" waitfile:"$D/closed" send:'data\n' \
+	    read:10 >"$D/c.out"
+	expect_lines "$D/c.out" "read b'fine\\n' eof"
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
+	    "inet: connection from localhost" "the program closed its input" \
+	    "connection closed"
+}
+
 @test "fixed 7: a port outside 0-65535 is an unknown service, exit 5" {
 	ws -s 65536 </dev/null
 	[ "$status" = 5 ]
@@ -1097,6 +1120,21 @@ s_client() {
 	expect_lines "$D/srv.out"
 	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
 	    "inet: connection from localhost" "connection closed"
+}
+
+@test "tls: a program that closes its input still has its output delivered" {
+	tls_serve srv server -sqvp "$(closed_input_prog)" 0
+	mkfifo "$D/sc.in"
+	start_bg feed sh -c 'exec 3>"$2"; until [ -e "$1" ]; do sleep 0.02
+	    done; printf "data\n" >&3' sh "$D/closed" "$D/sc.in"
+	s_client "$SRV_PORT"
+	[ "$status" = 0 ]
+	expect "$D/sc.out" 'fine\n'
+	reap "$SRV_PID"
+	[ "$reaped" = 0 ]
+	expect_lines "$D/srv.err" "$SRV_PORT" "inet: listening on port 0" \
+	    "inet: connection from localhost" "the program closed its input" \
+	    "connection closed"
 }
 
 @test "tls: a server for openssl s_client, stdio and --half-close" {

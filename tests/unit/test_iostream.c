@@ -945,6 +945,70 @@ TEST(relay_from_regular_file_and_to_dev_null)
 	finish();
 }
 
+static const char *lost_err;
+static int lost_calls;
+
+static void
+relay_lost(struct whirl_relay *r, const char *err, void *arg)
+{
+	(void)r;
+	(void)arg;
+	lost_calls++;
+	lost_err = err;
+}
+
+/* A relay writes into a child's pipes, and the child closed its stdin:
+ * only the relay ends, with EPIPE; what the child still prints is read
+ * to its end.  Through splice's kernel pipe and through the buffer. */
+static void
+relay_into_a_pair_whose_reader_left(bool splice)
+{
+	struct whirl_stream *src, *child;
+	struct whirl_relay *r;
+	int sv[2], in[2], out[2];
+
+	reset();
+	lost_calls = 0;
+	lost_err = NULL;
+	pair(sv);
+	CHECK_EQ_INT(pipe2(in, O_CLOEXEC), 0);
+	CHECK_EQ_INT(pipe2(out, O_CLOEXEC), 0);
+	close(in[0]);
+	src = whirl_stream_new(loop, sv[0], 0);
+	child = whirl_stream_new_pair(loop, out[0], in[1],
+	    WHIRL_STREAM_HALF_CLOSE);
+	r = whirl_relay_new(src, child, WHIRL_RELAY_EOF_NONE, relay_lost,
+	    NULL);
+	whirl_relay_set_splice(r, splice);
+	whirl_stream_read_until_close(child, on_chunk, NULL);
+	CHECK_EQ_INT(write(sv[1], "input", 5), 5);
+	CHECK_EQ_INT(write(out[1], "still printing", 14), 14);
+	close(out[1]);
+	whirl_loop_run(loop);
+	CHECK_EQ_INT(lost_calls, 1);
+	CHECK_EQ_STR(lost_err, strerror(EPIPE));
+	CHECK_EQ_STR(got, "still printing<end>");
+	CHECK(last_err == NULL);
+	CHECK(whirl_stream_closed(child));
+	CHECK_EQ_INT(whirl_stream_error(child), 0);
+	CHECK(!whirl_stream_closed(src));
+	whirl_relay_free(r);
+	whirl_stream_free(src);
+	whirl_stream_free(child);
+	close(sv[1]);
+	finish();
+}
+
+TEST(relay_into_a_closed_child_input_by_splice)
+{
+	relay_into_a_pair_whose_reader_left(true);
+}
+
+TEST(relay_into_a_closed_child_input_through_the_buffer)
+{
+	relay_into_a_pair_whose_reader_left(false);
+}
+
 static void
 pipe_done(struct whirl_pipe *p, const char *err, void *arg)
 {
@@ -1056,6 +1120,8 @@ main(void)
 	RUN(relay_eof_shutdown_from_pipe);
 	RUN(relay_eof_close_from_pipe);
 	RUN(relay_from_regular_file_and_to_dev_null);
+	RUN(relay_into_a_closed_child_input_by_splice);
+	RUN(relay_into_a_closed_child_input_through_the_buffer);
 	RUN(pipe_relays_both_ways_and_finishes_when_both_end);
 	RUN(pipe_reports_a_reset_and_may_free_everything_inside);
 	return unit_done();
