@@ -6,16 +6,21 @@
  * container runtime's hosts) would resolve in every program but ours, and
  * with no reachable nameserver it waits out its own retry timers.
  * getaddrinfo is what curl and Tornado's default resolver use.  A tool
- * resolves a handful of names, so one detached thread per lookup costs
- * nothing a pool would save.
+ * resolves a handful of names, so one thread per lookup costs nothing a
+ * pool would save.
  *
  * The thread and the loop share a job with two references.  The thread
  * stores its answer, marks the job done, writes the job's eventfd (which
  * the loop watches) and drops its reference; cancelling drops the loop's.
  * Whoever lets go last frees the job, so nothing ever waits for a lookup
- * that nobody wants any more.  Literals never reach a thread: they are
- * parsed at once and answered from a zero-delay timer, so the callback
- * still fires on a later turn and can still be cancelled.
+ * that nobody wants any more: a cancelled lookup's thread is detached.
+ * An answer that arrived is joined before it is delivered.  Its thread is
+ * past getaddrinfo by then, so the join waits only for the thread's exit,
+ * which frees the resolver state glibc keeps per thread; a tool that
+ * exited at once would otherwise leave it behind (LeakSanitizer saw it).
+ * Literals never reach a thread: they are parsed at once and answered
+ * from a zero-delay timer, so the callback still fires on a later turn and
+ * can still be cancelled.
  */
 #include <sys/types.h>
 #include <sys/eventfd.h>
@@ -581,6 +586,8 @@ struct whirl_resolve {
 	void *arg;
 	char *host;			/* as the caller wrote it */
 	struct job *job;		/* a name on the helper thread */
+	pthread_t tid;			/* job's thread, while joinable */
+	bool joinable;
 	struct whirl_watch *watch;	/* on job->efd */
 	struct whirl_timer *soon;	/* answers literals and early errors */
 	struct whirl_addr *addrs;
@@ -626,6 +633,8 @@ destroy(struct whirl_resolve *r)
 		whirl_watch_free(r->watch);
 	if (r->soon != NULL)
 		whirl_timer_free(r->soon);
+	if (r->joinable)
+		pthread_detach(r->tid);
 	if (r->job != NULL)
 		job_unref(r->job);
 	free(r->addrs);
@@ -692,6 +701,8 @@ job_finished(struct whirl_watch *w, int fd, int ready, void *arg)
 	(void)ready;
 	if (read(fd, &n, sizeof(n)) == -1 || !atomic_load(&r->job->done))
 		return;
+	pthread_join(r->tid, NULL);
+	r->joinable = false;
 	take_answer(r, r->job->rc, r->job->sys_errno, r->job->res);
 	deliver(r);
 }
@@ -715,7 +726,6 @@ start_job(struct whirl_resolve *r, int port, int family)
 {
 	struct job *j;
 	sigset_t all, old;
-	pthread_t tid;
 	int efd, rc;
 
 	if ((efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -725,7 +735,7 @@ start_job(struct whirl_resolve *r, int port, int family)
 	/* Signals stay with the loop's thread: the helper blocks them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&tid, NULL, job_run, j);
+	rc = pthread_create(&r->tid, NULL, job_run, j);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		close(efd);
@@ -733,7 +743,7 @@ start_job(struct whirl_resolve *r, int port, int family)
 		free(j);
 		return rc;
 	}
-	pthread_detach(tid);
+	r->joinable = true;
 	/* An answer already written keeps the eventfd readable. */
 	r->job = j;
 	r->watch = whirl_watch_new(r->loop, efd, WHIRL_READ, job_finished, r);
