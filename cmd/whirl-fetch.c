@@ -1156,38 +1156,10 @@ out_head(struct xfer *x, const char *text)
 	return rc;
 }
 
-static bool
-retryable_status(int code)
-{
-	return code == 408 || code == 429 || code == 500 || code == 502 ||
-	    code == 503 || code == 504;
-}
-
 static uint64_t
 elapsed_ms(uint64_t since)
 {
 	return whirl_loop_now_ms(loop) - since;
-}
-
-/* Retry-After: seconds or an HTTP date, in ms; 0 when absent. */
-static uint64_t
-retry_after(const struct whirl_http_response *r)
-{
-	const char *v = whirl_headers_get(r->headers, "Retry-After");
-	time_t when;
-	char *end;
-	unsigned long long secs;
-
-	if (v == NULL)
-		return 0;
-	if (whirl_http_date_parse(v, &when) == 0)
-		return when > time(NULL) ? (uint64_t)(when - time(NULL)) *
-		    1000 : 0;
-	errno = 0;
-	secs = strtoull(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || secs > 86400ULL * 365)
-		return 0;
-	return secs * 1000;
 }
 
 /* A final answer with a status --retry covers: its body is not kept,
@@ -1197,11 +1169,12 @@ static void
 check_retry_status(struct xfer *x, const struct whirl_http_response *r)
 {
 	x->will_retry = false;
-	if (x->retries_left <= 0 || !retryable_status(r->code) ||
+	if (x->retries_left <= 0 || !whirl_http_status_transient(r->code) ||
 	    (o.retry_max_ms > 0 && elapsed_ms(x->retry_start_ms) >=
 	    o.retry_max_ms))
 		return;
-	x->retry_after_ms = retry_after(r);
+	x->retry_after_ms = whirl_http_retry_after_ms(
+	    whirl_headers_get(r->headers, "Retry-After"), time(NULL));
 	if (o.retry_max_ms > 0 && x->retry_after_ms > 0 &&
 	    elapsed_ms(x->retry_start_ms) + x->retry_after_ms >
 	    o.retry_max_ms) {

@@ -7,6 +7,7 @@
  * costs one allocation; clearing keeps whatever was grown.  Removal
  * compacts the arena at once, so set() in a loop never grows it.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -847,6 +848,33 @@ whirl_http_date_parse(const char *s, time_t *out)
 	*out = (time_t)(days_from_civil(y, m, d) * SECS_PER_DAY +
 	    hh * 3600 + mm * 60 + ss);
 	return 0;
+}
+
+bool
+whirl_http_status_transient(int code)
+{
+	return code == 408 || code == 429 || code == 500 || code == 502 ||
+	    code == 503 || code == 504;
+}
+
+uint64_t
+whirl_http_retry_after_ms(const char *value, time_t now)
+{
+	unsigned long long secs;
+	time_t when;
+	char *end;
+
+	if (value == NULL)
+		return 0;
+	if (whirl_http_date_parse(value, &when) == 0)
+		return when > now ? (uint64_t)(when - now) * 1000 : 0;
+	if (*value < '0' || *value > '9')
+		return 0;
+	errno = 0;
+	secs = strtoull(value, &end, 10);
+	if (errno != 0 || *end != '\0' || secs > 86400ULL * 365)
+		return 0;
+	return (uint64_t)secs * 1000;
 }
 
 /*

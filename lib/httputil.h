@@ -107,6 +107,14 @@ char *whirl_http_date(time_t t, char *buf);
  * extra blanks, a real day of the month.  -1 if not a date. */
 int whirl_http_date_parse(const char *s, time_t *out);
 
+/* Retrying, as curl's --retry sees it: true for the statuses that say
+ * "try again later" (408, 429, 500, 502, 503, 504). */
+bool whirl_http_status_transient(int code);
+/* A Retry-After value (RFC 9110 10.2.3), delay-seconds or an HTTP date,
+ * as milliseconds from `now`; 0 when NULL, malformed, over a year, or a
+ * date already past. */
+uint64_t whirl_http_retry_after_ms(const char *value, time_t now);
+
 /* A Range header value against a representation of `size` bytes, as
  * Tornado serves it (one range only):
  *    1  satisfiable: send *len bytes from *start with 206;

@@ -533,6 +533,40 @@ TEST(http_date_round_trip)
 	CHECK_EQ_INT(bad, 0);
 }
 
+TEST(retry_statuses_and_retry_after)
+{
+	static const int transient[] = { 408, 429, 500, 502, 503, 504 };
+	time_t now = 784111777;         /* Sun, 06 Nov 1994 08:49:37 GMT */
+	int code, n = 0;
+	size_t i;
+
+	for (code = 100; code < 600; code++)
+		n += whirl_http_status_transient(code);
+	CHECK_EQ_INT(n, 6);
+	for (i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+		CHECK(whirl_http_status_transient(transient[i]));
+	CHECK_EQ_INT(whirl_http_retry_after_ms(NULL, now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("0", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("120", now), 120000);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("31536000", now),
+	    31536000000LL);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("31536001", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms(" 5", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("+5", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("-1", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("5s", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms("99999999999999999999999", now),
+	    0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms(
+	    "Sun, 06 Nov 1994 08:50:07 GMT", now), 30000);
+	CHECK_EQ_INT(whirl_http_retry_after_ms(
+	    "Sunday, 06-Nov-94 08:49:40 GMT", now), 3000);
+	CHECK_EQ_INT(whirl_http_retry_after_ms(
+	    "Sun, 06 Nov 1994 08:49:37 GMT", now), 0);
+	CHECK_EQ_INT(whirl_http_retry_after_ms(
+	    "Sun, 06 Nov 1994 08:00:00 GMT", now), 0);
+}
+
 TEST(reasons)
 {
 	static const struct {
@@ -704,6 +738,7 @@ main(void)
 	RUN(http_date_vs_libc);
 	RUN(http_date_parse);
 	RUN(http_date_round_trip);
+	RUN(retry_statuses_and_retry_after);
 	RUN(reasons);
 	RUN(range_parse);
 	RUN(etag_match);
