@@ -5,7 +5,7 @@
 #   make test       unit tests, bats suites, man-page lint (tests/run)
 #   make sanitize   the same code and the protocol suites under ASan+UBSan
 #   make test-heavy 10,000 connections, 16 MiB messages, 1 GiB downloads
-#   make valgrind   the sanitize tier's suites under valgrind (heavy, not CI)
+#   make valgrind   the suites with every tool under valgrind (heavy, not CI)
 #   make install    PREFIX=/usr/local DESTDIR= (tools, library, headers, man)
 #
 # The first `make test` or `make run` on a new machine installs the Debian
@@ -123,7 +123,7 @@ test-heavy: $(STAMP)
 	$(MAKE) all
 	tests/run --heavy $(BUILD)
 
-# Heavy tier, not CI: the sanitize tier's suites with every unit binary
+# Heavy tier, not CI: every suite but library.bats with every unit binary
 # and tool under valgrind; a log with an error fails (tests/valgrind).
 valgrind: $(STAMP)
 	$(MAKE) all

@@ -27,6 +27,18 @@ under_valgrind() {
 	[ "${WHIRL_TIER-}" = valgrind ]
 }
 
+# valgrind_wrap PROGRAM: under valgrind, a program a suite built itself
+# runs under it too, as the tools do: PROGRAM becomes a wrapper of the
+# same name around PROGRAM.real (tests/valgrind/tool; its logs are
+# scanned with the tools').  Otherwise nothing changes.
+valgrind_wrap() {
+	under_valgrind || return 0
+	mv "$1" "$1.real" || return 1
+	printf '#!/bin/sh\nexec %q %q %q "$0" "$@"\n' \
+	    "$WHIRL_ROOT/tests/valgrind/tool" "$1.real" "$WHIRL_VG_LOGS" >"$1"
+	chmod +x "$1"
+}
+
 # The directory for logs of this test (or of setup_file).
 _tmpdir() {
 	echo "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"

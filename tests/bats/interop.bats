@@ -23,6 +23,7 @@ setup_file() {
 	    "$PEERS/ws-client.c" "$WHIRL_BIN/libwhirl.a" \
 	    $(pkg-config --libs libevent libevent_openssl openssl libpcre2-8 \
 	    zlib) -lpthread
+	valgrind_wrap "$WS_CLIENT"
 	start_server whirl whirl-serve --print-port -p 0 -q '/echo=ws-echo'
 	export ECHO_URL=ws://127.0.0.1:$WHIRL_PORT/echo
 }
