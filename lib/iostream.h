@@ -208,7 +208,10 @@ void whirl_stream_stats(const struct whirl_stream *s,
  * src is read only while dst's queued output is below its relay limit
  * (256 KiB), so a slow reader holds the writer back, not memory.  When both
  * fds are plain (no TLS, not a tty) the bytes move through splice(2) via
- * a kernel pipe and never enter user space.
+ * a kernel pipe and never enter user space.  A splice into a socket whose
+ * peer left raises SIGPIPE (splice has no MSG_NOSIGNAL): a program that
+ * relays into sockets ignores SIGPIPE, as every whirl tool does, or turns
+ * splicing off (whirl_relay_set_splice).
  *
  * On src's EOF, once everything has been written, the relay does its
  * `on_eof` action to dst and then fires done(err = NULL).  The EOF does
