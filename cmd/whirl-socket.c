@@ -632,6 +632,17 @@ quit_drains(void)
 	return o.quit && tls != NULL;
 }
 
+/* Reading the peer is over: it closed, or the copy failed. */
+static void
+peer_done(const char *err)
+{
+	if (err != NULL)
+		io_error(err);
+	else
+		verbose("connection closed by peer");
+	conn_end();
+}
+
 /* What the peer sends after the program closed its input: dropped, until
  * the peer closes. */
 static void
@@ -641,13 +652,8 @@ discarded(struct whirl_stream *s, const char *data, size_t len,
 	(void)s;
 	(void)data;
 	(void)arg;
-	if (len > 0 && err == NULL)
-		return;
-	if (err != NULL)
-		io_error(err);
-	else
-		verbose("connection closed by peer");
-	conn_end();
+	if (len == 0 || err != NULL)
+		peer_done(err);
 }
 
 /* The program closed its input (or exited) while its output is still
@@ -673,11 +679,7 @@ down_done(struct whirl_relay *r, const char *err, void *arg)
 		    NULL) == 0)
 			return;
 	}
-	if (err != NULL)
-		io_error(err);
-	else
-		verbose("connection closed by peer");
-	conn_end();
+	peer_done(err);
 }
 
 static void
