@@ -249,10 +249,9 @@ fpy() {
 
 # rss_bound: how far (KiB) the server's RSS may grow while a client does
 # not read: a few socket buffers and queues, far less than the data sent.
-# 0 (not checked) in the sanitize tier, where ASan's quarantine keeps
-# freed memory.
+# 0 (not checked) where RSS is no measure (rss_measurable).
 rss_bound() {
-	if [ "${WHIRL_TIER-}" = sanitize ] || under_valgrind; then echo 0; else echo 8192; fi
+	if rss_measurable; then echo 8192; else echo 0; fi
 }
 
 # stop_clean: TERM the server; it exits 0, and no log of the test holds

@@ -27,6 +27,22 @@ under_valgrind() {
 	[ "${WHIRL_TIER-}" = valgrind ]
 }
 
+# rss_measurable: a process's RSS tells what it keeps.  Not under ASan,
+# whose quarantine keeps freed memory resident, nor under valgrind.
+rss_measurable() {
+	[ "${WHIRL_TIER-}" != sanitize ] && ! under_valgrind
+}
+
+# gone PID: the process has left /proc (or is a zombie waiting for its
+# reaper) within ten seconds.
+gone() {
+	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1})) st
+	while st=$(ps -o stat= -p "$1") && [ "${st#Z}" = "$st" ]; do
+		((SECONDS < end)) || { echo "# $1 still runs: $st" >&2; return 1; }
+		sleep 0.02
+	done
+}
+
 # valgrind_wrap PROGRAM: under valgrind, a program a suite built itself
 # runs under it too, as the tools do: PROGRAM becomes a wrapper of the
 # same name around PROGRAM.real (tests/valgrind/tool; its logs are

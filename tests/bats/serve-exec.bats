@@ -47,15 +47,6 @@ get() {
 	curl -sS -i "$@" | tr -d '\r' | grep -v '^Date: '
 }
 
-# gone PID: the process has left /proc (or is a zombie nobody reaped).
-gone() {
-	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1})) st
-	while st=$(ps -o stat= -p "$1") && [ "${st#Z}" = "$st" ]; do
-		((SECONDS < end)) || { echo "# $1 still runs: $st" >&2; return 1; }
-		sleep 0.02
-	done
-}
-
 # The server's log (its stderr), and a line of it from a route's
 # program: "[W yymmdd hh:mm:ss webexec:N] PATTERN: TEXT".
 server_log() {
@@ -379,8 +370,7 @@ signal.pause()
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SRV_PID/status")
 	echo "# written $written bytes, server RSS $rss0 -> $rss kB" >&3
 	[ "$written" -lt $((16 * 1024 * 1024)) ]
-	# (ASan's quarantine keeps freed memory resident: not a measure.)
-	[ "${WHIRL_TIER-}" = sanitize ] || under_valgrind || [ $((rss - rss0)) -lt $((16 * 1024)) ]
+	! rss_measurable || [ $((rss - rss0)) -lt $((16 * 1024)) ]
 	stop_pid "$client"
 	gone "$pid"
 }

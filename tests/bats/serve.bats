@@ -893,16 +893,6 @@ A
 # A valid Sec-WebSocket-Key (RFC 6455's example).
 KEY=dGhlIHNhbXBsZSBub25jZQ==
 
-# gone PID: the process is gone (or a zombie waiting for its reaper)
-# within ten seconds.
-gone() {
-	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1})) st
-	while st=$(ps -o stat= -p "$1") && [ "${st#Z}" = "$st" ]; do
-		((SECONDS < end)) || { echo "# $1 still runs: $st" >&2; return 1; }
-		sleep 0.02
-	done
-}
-
 @test "ws-echo: PREFIX with escapes, text and binary; deflate unless --ws-no-deflate" {
 	serve '/e=ws-echo:\t> ' '/plain=ws-echo'
 	run wspeer talk "ws://127.0.0.1:$SRV_PORT/e" 'a b' b:01 ''
