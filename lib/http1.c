@@ -42,7 +42,7 @@ struct whirl_http1 {
 	char *target, *reason;
 	char *scratch;                  /* the field, then the value */
 	size_t slen, scap, field_len;
-	size_t start_len, header_bytes, nfields;
+	size_t start_len, header_bytes, nfields, hosts;
 	uint64_t body_bytes;
 	int err_status;
 	const char *err_why;            /* our reason for it, or NULL */
@@ -118,7 +118,7 @@ cb_message_begin(llhttp_t *p)
 	h->in_message = true;
 	h->head_seen = false;
 	h->slen = h->field_len = 0;
-	h->start_len = h->header_bytes = h->nfields = 0;
+	h->start_len = h->header_bytes = h->nfields = h->hosts = 0;
 	h->body_bytes = 0;
 	if (h->headers == NULL)
 		h->headers = whirl_headers_new();
@@ -211,6 +211,8 @@ cb_value_complete(llhttp_t *p)
 	if (whirl_headers_addn(h->headers, h->scratch, h->field_len, v,
 	    vlen) == -1)
 		return limit(h, 400);
+	if (h->field_len == 4 && strncasecmp(h->scratch, "Host", 4) == 0)
+		h->hosts++;
 	h->slen = h->field_len = 0;
 	return 0;
 }
@@ -225,6 +227,7 @@ fill_msg(struct whirl_http1 *h)
 	m->major = p->http_major;
 	m->minor = p->http_minor;
 	m->headers = h->headers;
+	m->host_fields = h->hosts;
 	m->keep_alive = llhttp_should_keep_alive(p);
 	m->chunked = (p->flags & F_CHUNKED) != 0;
 	m->content_length = (p->flags & F_CONTENT_LENGTH) ?

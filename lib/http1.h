@@ -57,6 +57,7 @@ struct whirl_http1_msg {
 	const char *reason;        /* responses */
 	int major, minor;          /* HTTP version */
 	struct whirl_headers *headers;
+	size_t host_fields;        /* how many Host fields (a server wants 1) */
 	int64_t content_length;    /* -1 when absent */
 	bool chunked;
 	bool keep_alive;           /* by version and Connection */

@@ -344,29 +344,18 @@ h1_begin(struct whirl_http1 *h, void *arg)
 	deadline(c, c->srv->opts.head_ms);
 }
 
-/* How many Host fields a head has: an HTTP/1.1 request needs exactly
- * one, and two could be read differently by a proxy in front of us. */
-static size_t
-host_fields(const struct whirl_headers *hs)
-{
-	const char *name;
-	size_t i, n = 0;
-
-	for (i = 0; whirl_headers_at(hs, i, &name, NULL); i++)
-		if (strcasecmp(name, "Host") == 0)
-			n++;
-	return n;
-}
-
 static int
 h1_headers(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
 {
 	struct conn *c = arg;
 	bool has_body = m->chunked || m->content_length > 0;
-	size_t hosts = host_fields(m->headers);
 
-	if (hosts > 1 || (hosts == 0 && m->major == 1 && m->minor >= 1))
-		return 400;     /* RFC 9112 3.2: a server MUST */
+	/* RFC 9112 3.2, a server MUST: an HTTP/1.1 request needs exactly
+	 * one Host, and two could be read differently by a proxy in front
+	 * of us. */
+	if (m->host_fields > 1 ||
+	    (m->host_fields == 0 && m->major == 1 && m->minor >= 1))
+		return 400;
 	c->req = request_new(c, m);
 	if (m->expect_continue && has_body)
 		whirl_http1_write_response_head(h, 100, NULL, NULL, NULL, -1,

@@ -41,9 +41,12 @@ d_headers(struct whirl_http1 *h, const struct whirl_http1_msg *m, void *arg)
 	else
 		logf_("H:%d %s %d.%d", m->status, m->reason, m->major,
 		    m->minor);
-	logf_(" cl=%lld%s%s%s [", (long long)m->content_length,
+	logf_(" cl=%lld%s%s%s", (long long)m->content_length,
 	    m->chunked ? " chunked" : "", m->keep_alive ? " ka" : "",
 	    m->expect_continue ? " expect" : "");
+	if (m->host_fields > 0)
+		logf_(" hosts=%zu", m->host_fields);
+	logf_(" [");
 	for (i = 0; whirl_headers_at(m->headers, i, &n, &v); i++)
 		logf_("%s%s=%s", i ? "|" : "", n, v);
 	logf_("]");
@@ -191,8 +194,19 @@ TEST(get_with_headers)
 	check_all_splits(WHIRL_HTTP1_SERVER,
 	    "GET /a%20b?x=1 HTTP/1.1\r\nHost: example\r\n"
 	    "X-Spaces:   padded   \r\nAccept: */*\r\n\r\n",
-	    "H:GET /a%20b?x=1 1.1 cl=-1 ka [Host=example|X-Spaces=padded|"
-	    "Accept=*/*] F3\nEOF\n");
+	    "H:GET /a%20b?x=1 1.1 cl=-1 ka hosts=1 [Host=example|"
+	    "X-Spaces=padded|Accept=*/*] F3\nEOF\n");
+}
+
+/* Host fields by name, any case, however the name is split; not Hostname
+ * or X-Host.  A server refuses a count other than 1 (RFC 9112 3.2). */
+TEST(host_fields_counted)
+{
+	check_all_splits(WHIRL_HTTP1_SERVER,
+	    "GET / HTTP/1.1\r\nhost: a\r\nHostname: b\r\nX-Host: c\r\n"
+	    "HOST: d\r\n\r\n",
+	    "H:GET / 1.1 cl=-1 ka hosts=2 [host=a|Hostname=b|X-Host=c|"
+	    "HOST=d] F4\nEOF\n");
 }
 
 TEST(post_with_content_length_then_pipelined_get)
@@ -327,6 +341,7 @@ main(void)
 {
 	srand(42);
 	RUN(get_with_headers);
+	RUN(host_fields_counted);
 	RUN(post_with_content_length_then_pipelined_get);
 	RUN(chunked_body_with_extensions_and_trailers);
 	RUN(http10_and_expect_continue);
