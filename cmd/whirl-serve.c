@@ -499,46 +499,6 @@ route_opts(struct whirl_route_opts *ro)
 /* Why build_app failed. */
 static char why[1024];
 
-/* The routes file: one route a line; blank lines and lines whose first
- * non-blank is '#' are skipped, leading blanks too, trailing ones kept
- * (they may be part of a text: body).  0, or -1 with the reason in why
- * ("FILE:LINE: route ...: what"). */
-static int
-add_file_routes(struct whirl_app *a, const char *path,
-    const struct whirl_route_opts *ro)
-{
-	FILE *f = fopen(path, "re");
-	char *line = NULL, *r;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0, rc = 0;
-
-	if (f == NULL) {
-		snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
-		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		r = line + strspn(line, " \t");
-		if (*r == '\0' || *r == '#')
-			continue;
-		if (whirl_app_add_route(a, r, ro) == -1) {
-			snprintf(why, sizeof(why), "%s:%d: %s", path, lineno,
-			    whirl_error());
-			rc = -1;
-		}
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
 /* A new app from the command line and the routes file, or NULL with the
  * reason in why. */
 static struct whirl_app *
@@ -555,8 +515,10 @@ build_app(void)
 			goto fail;
 		}
 	if (o.routes_file != NULL &&
-	    add_file_routes(a, o.routes_file, &ro) == -1)
+	    whirl_app_add_routes_file(a, o.routes_file, &ro) == -1) {
+		snprintf(why, sizeof(why), "%s", whirl_error());
 		goto fail;
+	}
 	if (nroutes_cli == 0 && o.routes_file == NULL) {
 		whirl_app_add_route(a, "GET /=text:Hello, world", &ro);
 		whirl_app_add(a, "GET", "/demo", demo_page_cb, NULL);

@@ -2477,6 +2477,44 @@ whirl_app_drop_websockets(struct whirl_app *app)
 }
 
 int
+whirl_app_add_routes_file(struct whirl_app *app, const char *path,
+    const struct whirl_route_opts *opts)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *r, why[1024];
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
+
+	if (f == NULL) {
+		whirl__seterrno("%s", path);
+		return -1;
+	}
+	while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		r = line + strspn(line, " \t");
+		if (*r == '\0' || *r == '#')
+			continue;
+		if (whirl_app_add_route(app, r, opts) == -1) {
+			/* whirl_error()'s buffer is the one written. */
+			snprintf(why, sizeof(why), "%s", whirl_error());
+			whirl__seterr(whirl_error_errno(), "%s:%d: %s", path,
+			    lineno, why);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		whirl__seterrno("%s", path);
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int
 whirl_app_add_route(struct whirl_app *app, const char *route,
     const struct whirl_route_opts *opts)
 {

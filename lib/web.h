@@ -116,6 +116,14 @@ struct whirl_route_opts {
 int whirl_app_add_route(struct whirl_app *app, const char *route,
     const struct whirl_route_opts *opts);
 
+/* Add the routes of a routes file (whirl-serve --routes): one route a
+ * line; blank lines and lines whose first non-blank is '#' are skipped,
+ * leading blanks too, trailing ones kept (they may be part of a text:
+ * body).  0, or -1 with whirl_error() as "FILE: why" or "FILE:LINE: route
+ * ...: what"; the routes before a bad line stay added. */
+int whirl_app_add_routes_file(struct whirl_app *app, const char *path,
+    const struct whirl_route_opts *opts);
+
 /* Set a header on every response of the app (-H), replacing the one the
  * route would send.  -1 (whirl_error) for a name or value that is not a
  * valid field, or a field the server manages (Content-Length,

@@ -688,6 +688,52 @@ show_captures(struct whirl_handler *h, void *arg)
 
 #define CLOSE "\r\nConnection: close\r\n\r\n"
 
+/* A routes file: comments, blank lines and leading blanks skipped,
+ * trailing blanks kept; a bad line named by FILE:LINE with the route's
+ * own reason, the routes before it kept; a missing file by errno. */
+/* A response's body: what follows its head ("" without one). */
+static const char *
+body(const char *r)
+{
+	const char *b = strstr(r, "\r\n\r\n");
+
+	return b != NULL ? b + 4 : "";
+}
+
+TEST(routes_file)
+{
+#define body_of(path) body(exchange(app, "GET " path " HTTP/1.1\r\nHost: x" \
+	    CLOSE))
+	char path[] = "/tmp/whirl-routes-XXXXXX", want[1024];
+	struct whirl_app *app = whirl_app_new(), *scratch = whirl_app_new();
+	FILE *f = fdopen(mkstemp(path), "w");
+
+	fputs("# the site\n\n  \t# indented comment\n"
+	    "  GET /a=text:A  \n/b=text:B\n", f);
+	fclose(f);
+	CHECK_EQ_INT(whirl_app_add_routes_file(app, path, NULL), 0);
+	CHECK_EQ_STR(body_of("/a"), "A  ");
+	CHECK_EQ_STR(body_of("/b"), "B");
+	f = fopen(path, "w");
+	fputs("/c=text:C\n/d=nope:x\n/e=text:E\n", f);
+	fclose(f);
+	CHECK_EQ_INT(whirl_app_add_route(scratch, "/d=nope:x", NULL), -1);
+	snprintf(want, sizeof(want), "%s:2: %s", path, whirl_error());
+	CHECK_EQ_INT(whirl_app_add_routes_file(app, path, NULL), -1);
+	CHECK_EQ_STR(whirl_error(), want);
+	CHECK_EQ_STR(body_of("/c"), "C");
+	CHECK(strncmp(exchange(app, "GET /e HTTP/1.1\r\nHost: x" CLOSE),
+	    "HTTP/1.1 404 ", 13) == 0);
+	unlink(path);
+	CHECK_EQ_INT(whirl_app_add_routes_file(app, path, NULL), -1);
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	CHECK_EQ_STR(whirl_error(), want);
+	CHECK_EQ_INT(whirl_error_errno(), ENOENT);
+	whirl_app_free(scratch);
+	whirl_app_free(app);
+#undef body_of
+}
+
 /* TCP_NODELAY of this process's socket whose local (server) or remote
  * (client) port is `port` and that has a peer; -1 if there is none. */
 static int
@@ -1599,6 +1645,7 @@ main(void)
 	RUN(access_log_lines);
 	RUN(gzip_when_accepted_and_large_enough);
 	RUN(client_gone_before_the_answer);
+	RUN(routes_file);
 	RUN(accepted_connections_have_nagle_off);
 	RUN(websocket_routes_echo_exec_broadcast_and_going_away);
 	RUN(websocket_exec_killed_when_the_client_leaves);
