@@ -191,32 +191,6 @@ buf_base64(struct buf *b, const char *p, size_t len)
 	free(e);
 }
 
-/* "68 69" or "6869" into bytes; -1 on anything else. */
-static ssize_t
-hex_decode(const char *s, char *out)
-{
-	ssize_t n = 0;
-	int hi = -1, v;
-
-	for (; *s != '\0'; s++) {
-		if (*s == ' ' || *s == '\t' || *s == ':')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
-			v = (*s | 0x20) - 'a' + 10;
-		else
-			return -1;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (char)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return hi < 0 ? n : -1;
-}
-
 static bool
 is_utf8(const char *p, size_t len)
 {
@@ -902,7 +876,7 @@ static void
 cmd_binary(const char *arg)
 {
 	char *bytes = xrealloc(NULL, strlen(arg) / 2 + 1);
-	ssize_t n = hex_decode(arg, bytes);
+	ssize_t n = whirl_hex_decode(arg, bytes);
 
 	if (n < 0)
 		say(true, "usage: /binary HEX (e.g. /binary 68 69)");

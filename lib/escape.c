@@ -371,3 +371,25 @@ whirl_base64_encode(const void *p, size_t len)
 	base64(&k, p, len);
 	return sink_done_str(&k);
 }
+
+ssize_t
+whirl_hex_decode(const char *s, void *out)
+{
+	unsigned char *o = out;
+	ssize_t n = 0;
+	int hi = -1, v;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\t' || *s == ':')
+			continue;
+		if ((v = whirl__hex_digit((unsigned char)*s)) < 0)
+			return -1;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			o[n++] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return hi < 0 ? n : -1;
+}

@@ -14,6 +14,8 @@
 #ifndef WHIRL_ESCAPE_H
 #define WHIRL_ESCAPE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct evbuffer;
@@ -52,6 +54,12 @@ char *whirl_url_escape(const char *s, size_t len, int flags);
  * 0, or -1 if the evbuffer refused the bytes. */
 int whirl_json_escape_buf(struct evbuffer *out, const char *s, size_t len);
 char *whirl_json_escape(const char *s, size_t len);
+
+/* Hex digits into bytes: "68 69", "6869" or "68:69" (blanks and colons
+ * between digits are skipped) into out, which has room for strlen(s) / 2
+ * bytes.  The byte count, or -1 for any other character or an odd number
+ * of digits. */
+ssize_t whirl_hex_decode(const char *s, void *out);
 
 /* RFC 4648 base64, the standard alphabet, padded with '=', no line
  * breaks: "hi" is "aGk=".  0, or -1 if the evbuffer refused the bytes. */

@@ -462,17 +462,6 @@ whirl_headers_has_token(const struct whirl_headers *h, const char *name,
  * Percent-decoding and arguments.
  */
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 long
 whirl_percent_decode(const char *in, size_t len, char *out,
@@ -484,8 +473,8 @@ whirl_percent_decode(const char *in, size_t len, char *out,
 	for (i = 0; i < len; i++) {
 		if (in[i] == '%') {
 			if (len - i < 3 ||
-			    (hi = hexval((unsigned char)in[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)in[i + 2])) < 0) {
+			    (hi = whirl__hex_digit((unsigned char)in[i + 1])) < 0 ||
+			    (lo = whirl__hex_digit((unsigned char)in[i + 2])) < 0) {
 				out[o] = '\0';
 				whirl__seterr(0, "malformed percent escape");
 				return -1;

@@ -21,6 +21,8 @@ char *whirl__xstrdup(const char *s);
 void *whirl__xmemdup(const void *p, size_t size);
 /* Free a NULL-terminated array of strings and the array (NULL is fine). */
 void whirl__strv_free(char **v);
+/* A hexadecimal digit's value (either case), or -1. */
+int whirl__hex_digit(int c);
 
 /* Set whirl_error()'s message (printf format); errno_value is what
  * whirl_error_errno() will return (0 when not a system call's failure). */

@@ -69,6 +69,15 @@ whirl__strv_free(char **v)
 }
 
 int
+whirl__hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int
 whirl__set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);

@@ -939,15 +939,6 @@ handler_destroy(struct whirl_handler *h)
 	free(h);
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Python's unquote_to_bytes, which Tornado applies to captures: each
  * valid %XX is decoded, a malformed one is kept as sent, '+' stays. */
 static size_t
@@ -958,8 +949,8 @@ unquote(const char *in, size_t len, char *out)
 
 	for (i = 0; i < len; i++) {
 		if (in[i] == '%' && i + 2 < len &&
-		    (hi = hexdigit(in[i + 1])) >= 0 &&
-		    (lo = hexdigit(in[i + 2])) >= 0) {
+		    (hi = whirl__hex_digit((unsigned char)in[i + 1])) >= 0 &&
+		    (lo = whirl__hex_digit((unsigned char)in[i + 2])) >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

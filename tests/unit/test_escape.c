@@ -182,6 +182,35 @@ TEST(json)
 
 /* Outputs longer than the sink's stack buffer, in both forms. */
 /* RFC 4648's test vectors, binary bytes, and the evbuffer form. */
+TEST(hex)
+{
+	static const struct {
+		const char *in;
+		long n;
+		const char *want;
+	} cases[] = {
+		{ "", 0, "" },
+		{ "6869", 2, "hi" },
+		{ "68 69", 2, "hi" },
+		{ "68:69\t4A", 3, "hiJ" },
+		{ "6 8", 1, "h" },             /* blanks skipped, even inside */
+		{ "00ff", 2, "\x00\xff" },
+		{ "686", -1, NULL },            /* odd */
+		{ "6g", -1, NULL },
+		{ "0x68", -1, NULL },
+	};
+	char out[8];
+	size_t i;
+	ssize_t n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = whirl_hex_decode(cases[i].in, out);
+		CHECK_EQ_INT(n, cases[i].n);
+		if (n >= 0)
+			CHECK(memcmp(out, cases[i].want, (size_t)n) == 0);
+	}
+}
+
 TEST(base64)
 {
 	static const char *const vec[][2] = {
@@ -266,6 +295,7 @@ main(void)
 	RUN(html);
 	RUN(url);
 	RUN(json);
+	RUN(hex);
 	RUN(base64);
 	RUN(long_inputs);
 	contents(NULL);
