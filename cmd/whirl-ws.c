@@ -839,13 +839,6 @@ cmd_pong(const char *arg)
 		    "not connected yet" : "the connection is closing");
 }
 
-static bool
-close_code_ok(long code)
-{
-	return (code >= 1000 && code <= 1003) || (code >= 1007 &&
-	    code <= 1011) || (code >= 3000 && code <= 4999);
-}
-
 static void
 cmd_close(const char *arg)
 {
@@ -855,7 +848,7 @@ cmd_close(const char *arg)
 	if (*arg != '\0') {
 		code = strtol(arg, &end, 10);
 		if (end == arg || (*end != '\0' && *end != ' ') ||
-		    !close_code_ok(code)) {
+		    !whirl_ws_close_code_valid(code)) {
 			say(true, "usage: /close [CODE [REASON]] (CODE 1000, "
 			    "3000-4999, ...)");
 			return;
@@ -1606,7 +1599,8 @@ set_close_code(const char *s)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || !close_code_ok(v))
+	if (errno != 0 || end == s || *end != '\0' ||
+	    !whirl_ws_close_code_valid(v))
 		usage_error("bad --close-code '%s' (1000-1003, 1007-1011, "
 		    "3000-4999)", s);
 	o.close_code = (int)v;

@@ -945,8 +945,8 @@ data_frame(struct whirl_ws *ws, int op, bool fin, bool rsv1, char *p,
 		message_done(ws);
 }
 
-static bool
-close_code_valid(int code)
+bool
+whirl_ws_close_code_valid(long code)
 {
 	if (code >= 3000 && code <= 4999)
 		return true;
@@ -966,7 +966,7 @@ close_frame(struct whirl_ws *ws, const unsigned char *p, size_t len)
 	}
 	if (len >= 2) {
 		code = p[0] << 8 | p[1];
-		if (!close_code_valid(code)) {
+		if (!whirl_ws_close_code_valid(code)) {
 			fail(ws, WHIRL_WS_PROTOCOL_ERROR, "invalid close code");
 			return;
 		}

@@ -98,6 +98,10 @@ int whirl_ws_send_fragment(struct whirl_ws *ws, bool binary, bool first,
     bool fin, const void *data, size_t len);
 int whirl_ws_ping(struct whirl_ws *ws, const void *data, size_t len);
 int whirl_ws_pong(struct whirl_ws *ws, const void *data, size_t len);
+/* May a close frame carry this code (RFC 6455 7.4: 1000-1003, 1007-1011,
+ * 3000-4999)?  A received one that may not is a protocol error (1002);
+ * for a code to send, as a client shell takes it from its user. */
+bool whirl_ws_close_code_valid(long code);
 /* Start the close handshake (code 0: no status); the close callback fires
  * when the peer answered or close_timeout_ms passed. */
 int whirl_ws_close(struct whirl_ws *ws, int code, const char *reason);

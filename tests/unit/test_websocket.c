@@ -497,10 +497,34 @@ TEST(handshake_helpers)
 	CHECK(!whirl_ws_deflate_answer("permessage-deflate; x=1", &d));
 }
 
+/* RFC 6455 7.4: which close codes a frame may carry. */
+TEST(close_codes)
+{
+	long c, n = 0;
+
+	for (c = -1; c <= 70000; c++)
+		n += whirl_ws_close_code_valid(c);
+	CHECK_EQ_INT(n, 4 + 5 + 2000);
+	CHECK(whirl_ws_close_code_valid(1000));
+	CHECK(whirl_ws_close_code_valid(1003));
+	CHECK(!whirl_ws_close_code_valid(1004));
+	CHECK(!whirl_ws_close_code_valid(1005));
+	CHECK(!whirl_ws_close_code_valid(1006));
+	CHECK(whirl_ws_close_code_valid(1007));
+	CHECK(whirl_ws_close_code_valid(1011));
+	CHECK(!whirl_ws_close_code_valid(1012));
+	CHECK(!whirl_ws_close_code_valid(2999));
+	CHECK(whirl_ws_close_code_valid(3000));
+	CHECK(whirl_ws_close_code_valid(4999));
+	CHECK(!whirl_ws_close_code_valid(5000));
+	CHECK(!whirl_ws_close_code_valid(1000 + 65536L));
+}
+
 int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	RUN(close_codes);
 	RUN(echo_text_and_binary_of_every_length_class);
 	RUN(one_mib_message_and_many_small_ones);
 	RUN(fragments_with_a_ping_between_them);
