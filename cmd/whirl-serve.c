@@ -467,21 +467,27 @@ demo_page_cb(struct whirl_handler *h, void *arg)
 	whirl_handler_finish(h);
 }
 
-/* -H 'Name: value'; Server goes to the httpserver, which sends it. */
-static void
+/* Why build_app or add_header failed. */
+static char why[1024];
+
+/* -H 'Name: value'; Server goes to the httpserver, which sends it.  -1
+ * with the reason in why. */
+static int
 add_header(struct whirl_app *a, const char *spec)
 {
 	char name[256];
 	const char *v;
 
-	if (whirl_http_split_header(spec, name, sizeof(name), &v) == -1)
-		usage_error("bad -H '%s': %s", spec, whirl_error());
-	if (strcasecmp(name, "Server") == 0) {
-		o.http.server_header = v;
-		return;
+	if (whirl_http_split_header(spec, name, sizeof(name), &v) == -1 ||
+	    (strcasecmp(name, "Server") != 0 &&
+	    whirl_app_set_header(a, name, v) == -1)) {
+		snprintf(why, sizeof(why), "bad -H '%s': %s", spec,
+		    whirl_error());
+		return -1;
 	}
-	if (whirl_app_set_header(a, name, v) == -1)
-		usage_error("bad -H '%s': %s", spec, whirl_error());
+	if (strcasecmp(name, "Server") == 0)
+		o.http.server_header = v;
+	return 0;
 }
 
 static void
@@ -495,9 +501,6 @@ route_opts(struct whirl_route_opts *ro)
 		.exec_timeout_ms = o.exec_timeout_ms
 	};
 }
-
-/* Why build_app failed. */
-static char why[1024];
 
 /* A new app from the command line and the routes file, or NULL with the
  * reason in why. */
@@ -525,12 +528,20 @@ build_app(void)
 		whirl_app_add_route(a, "/websocket=ws-echo:You said: ", &ro);
 	}
 	for (i = 0; (size_t)i < o.nheaders; i++)
-		add_header(a, o.headers[i]);
-	if (o.cors != NULL && whirl_app_set_cors(a, o.cors) == -1)
-		usage_error("bad --cors '%s': %s", o.cors, whirl_error());
+		if (add_header(a, o.headers[i]) == -1)
+			goto bad_option;
+	if (o.cors != NULL && whirl_app_set_cors(a, o.cors) == -1) {
+		snprintf(why, sizeof(why), "bad --cors '%s': %s", o.cors,
+		    whirl_error());
+		goto bad_option;
+	}
 	whirl_app_set_gzip(a, o.gzip);
 	whirl_app_set_log_format(a, o.log_format);
 	return a;
+bad_option:
+	/* The app goes first: the usage error exits. */
+	whirl_app_free(a);
+	usage_error("%s", why);
 fail:
 	whirl_app_free(a);
 	return NULL;
