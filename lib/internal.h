@@ -9,6 +9,7 @@
 #ifndef WHIRL_INTERNAL_H
 #define WHIRL_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -58,6 +59,11 @@ struct ssl_st *whirl__tls_new_ssl(struct whirl_tls_ctx *ctx,
  * "hostname mismatch"), written to buf; also clears the error queue. */
 const char *whirl__tls_reason(struct ssl_st *ssl, int ret, int ssl_error,
     char *buf, size_t size);
+
+/* Whether a lookup's helper thread was joined before its answer was
+ * delivered (netutil.c; for tests, from inside the callback). */
+struct whirl_resolve;
+bool whirl__resolve_joined(const struct whirl_resolve *r);
 
 #define WHIRL__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

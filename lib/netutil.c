@@ -588,6 +588,7 @@ struct whirl_resolve {
 	struct job *job;		/* a name on the helper thread */
 	pthread_t tid;			/* job's thread, while joinable */
 	bool joinable;
+	bool joined;			/* the answer's thread has exited */
 	struct whirl_watch *watch;	/* on job->efd */
 	struct whirl_timer *soon;	/* answers literals and early errors */
 	struct whirl_addr *addrs;
@@ -640,6 +641,12 @@ destroy(struct whirl_resolve *r)
 	free(r->addrs);
 	free(r->host);
 	free(r);
+}
+
+bool
+whirl__resolve_joined(const struct whirl_resolve *r)
+{
+	return r->joined;
 }
 
 static void
@@ -703,6 +710,7 @@ job_finished(struct whirl_watch *w, int fd, int ready, void *arg)
 		return;
 	pthread_join(r->tid, NULL);
 	r->joinable = false;
+	r->joined = true;
 	take_answer(r, r->job->rc, r->job->sys_errno, r->job->res);
 	deliver(r);
 }
