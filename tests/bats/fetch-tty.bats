@@ -6,16 +6,11 @@
 # through a pipe).  The server is tests/peers/fetch-tornado.py (/drip
 # sends a body slowly, /json a JSON document).
 #
-# One private tmux server per test, 100x30, detached; every wait polls the
-# screen with a deadline.
+# tmux.bash starts and reads the terminal.
 
 load helpers
+load tmux
 bats_require_minimum_version 1.5.0
-
-# The sanitizer tier runs without tmux (DESIGN.md).
-no_tmux() {
-	[ "${WHIRL_TIER-}" = sanitize ]
-}
 
 setup_file() {
 	start_server tornado /usr/bin/python3 \
@@ -29,59 +24,6 @@ teardown_file() {
 
 teardown() {
 	tmux_stop
-}
-
-# tmux_start CMD: CMD in a detached 100x30 session, in this test's
-# directory, with the tools on PATH; kept after it exits.
-tmux_start() {
-	TMUX_SOCK=$(mktemp -u "$BATS_TEST_TMPDIR/tmux.XXXXXX")
-	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s t -x 100 -y 30 \
-	    -c "$BATS_TEST_TMPDIR" "PATH='$PATH' $1" \; \
-	    set-option -t t remain-on-exit on 3>&- 4>&-
-}
-
-tmux_stop() {
-	[ -n "${TMUX_SOCK-}" ] || return 0
-	tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
-	TMUX_SOCK=
-}
-
-# The screen as text (with -e, with its colour sequences), without the
-# line tmux adds when the command ends.
-tmux_screen() {
-	tmux -S "$TMUX_SOCK" capture-pane -p -J -S - -t t "$@" |
-	    sed 's/ *$//' | grep -v '^Pane is dead'
-}
-
-tmux_fmt() { tmux -S "$TMUX_SOCK" display -p -t t "$1"; }
-
-# tmux_wait REGEX: until a line of the screen matches (ERE).
-tmux_wait() {
-	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1}))
-	until tmux_screen | grep -qE -- "$1"; do
-		if ((SECONDS >= end)); then
-			echo "# no /$1/ on the screen:" >&3
-			tmux_screen | sed 's/^/#   /' >&3
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-# tmux_exit: the command's exit status once it has exited (a SIGCHLD
-# helps Debian's tmux reap it: testing-recipes.md).
-tmux_exit() {
-	local end=$((SECONDS + 15 * ${WHIRL_SLOW:-1})) st
-	until st=$(tmux_fmt '#{pane_dead}:#{pane_dead_status}') &&
-	    [[ $st =~ ^1:[0-9]+$ ]]; do
-		if ((SECONDS >= end)); then
-			echo "no exit: $st"
-			return 1
-		fi
-		[ "$st" = 1: ] && kill -CHLD "$(tmux_fmt '#{pid}')"
-		sleep 0.05
-	done
-	echo "${st#1:}"
 }
 
 @test "a progress bar on a terminal while a file is written, as wget draws it" {

@@ -4,18 +4,12 @@
 # command, colours, Ctrl-D and Ctrl-C.  The peer is tests/peers/
 # ws-tornado.py.
 #
-# One private tmux server per test (a fresh socket each start), 100x30,
-# detached; the program's exit status is read from the dead pane.  Every
-# wait polls the screen with a deadline, never a fixed sleep.
+# tmux.bash starts and reads the terminal.
 
 load helpers
+load tmux
 
 PEERS=$BATS_TEST_DIRNAME/../peers
-
-# The sanitizer tier runs without tmux (DESIGN.md).
-no_tmux() {
-	[ "${WHIRL_TIER-}" = sanitize ]
-}
 
 setup_file() {
 	no_tmux && return 0
@@ -39,50 +33,9 @@ teardown() {
 	stop_started
 }
 
-# tmux_start CMD: a detached 100x30 session running CMD (with the tools
-# on PATH), kept after CMD exits so its screen and status can be read.
-tmux_start() {
-	TMUX_SOCK=$(mktemp -u "$BATS_TEST_TMPDIR/tmux.XXXXXX")
-	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s t -x 100 -y 30 \
-	    "PATH='$PATH' HOME='$HOME' $1" \; \
-	    set-option -t t remain-on-exit on 3>&- 4>&-
-}
-
-tmux_stop() {
-	[ -n "${TMUX_SOCK-}" ] || return 0
-	tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
-	TMUX_SOCK=
-}
-
-tmux_keys() { tmux -S "$TMUX_SOCK" send-keys -t t "$@"; }
-tmux_type() { tmux -S "$TMUX_SOCK" send-keys -t t -l "$1"; }
-tmux_screen() { tmux -S "$TMUX_SOCK" capture-pane -p -J -S - -t t "$@"; }
-tmux_fmt() { tmux -S "$TMUX_SOCK" display -p -t t "$1"; }
-
-# tmux_wait REGEX [SECONDS]: until a line of the screen matches (ERE).
-tmux_wait() {
-	local end=$((SECONDS + ${2:-10} * ${WHIRL_SLOW:-1}))
-	until tmux_screen | grep -qE -- "$1"; do
-		if ((SECONDS >= end)); then
-			echo "# no /$1/ on the screen:" >&3
-			tmux_screen | sed 's/^/#   /' >&3
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
 # tmux_wait_last REGEX: until the last non-empty line matches.
 tmux_wait_last() {
-	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1}))
-	until last_line | grep -qE -- "$1"; do
-		if ((SECONDS >= end)); then
-			echo "# the last line is not /$1/:" >&3
-			tmux_screen | sed 's/^/#   /' >&3
-			return 1
-		fi
-		sleep 0.05
-	done
+	tmux_until last_line "$1"
 }
 
 # The prompt comes before the handshake ends (lines typed meanwhile are
@@ -98,25 +51,9 @@ tmux_line() {
 	tmux_keys Enter
 }
 
-# tmux_exit: the program's exit status, once it has exited.  Debian's tmux
-# sometimes needs a SIGCHLD to reap the pane (testing-recipes.md).
-tmux_exit() {
-	local end=$((SECONDS + 10 * ${WHIRL_SLOW:-1})) st
-	until st=$(tmux_fmt '#{pane_dead}:#{pane_dead_status}') &&
-	    [[ $st =~ ^1:[0-9]+$ ]]; do
-		if ((SECONDS >= end)); then
-			echo "no exit: $st"
-			return 1
-		fi
-		[ "$st" = 1: ] && kill -CHLD "$(tmux_fmt '#{pid}')"
-		sleep 0.05
-	done
-	echo "${st#1:}"
-}
-
-# The last non-empty line of the screen, without trailing blanks.
+# The last non-empty line of the screen.
 last_line() {
-	tmux_screen | sed 's/ *$//' | grep -v '^$' | tail -1
+	tmux_screen | grep -v '^$' | tail -1
 }
 
 @test "typing while messages arrive leaves the typed line intact" {
