@@ -90,10 +90,9 @@ struct conn {
 	struct whirl_process *proc;	/* -p */
 	struct whirl_relay *up;		/* local -> net */
 	struct whirl_relay *down;	/* net -> local */
-	struct whirl_timer *tick;	/* idle timeout, drain, keepalive */
+	struct whirl_timer *tick;	/* idle timeout, keepalive */
 	uint64_t moved, active_ms;	/* net bytes at the last activity */
-	uint64_t drain_end;		/* stop draining then (drain()) */
-	size_t head, drained;		/* --http: bytes of head, of drain */
+	size_t head;			/* --http: bytes of the head */
 	bool reads_net, reads_local;	/* which sides we read at all */
 	uintptr_t id;			/* tells connections apart */
 };
@@ -733,7 +732,6 @@ start_relays(void)
 			    NULL);
 	} else if (o.http) {
 		/* Nothing to send: the answer is the header alone. */
-		whirl_stream_shutdown(conn.net);
 		drain();
 	}
 	return 0;
@@ -746,33 +744,28 @@ start_relays(void)
  * that it sees our FIN, not a reset (drain(), which -q over TLS uses too).
  */
 
+/* The drain is over: the peer closed, or DRAIN_MS or DRAIN_MAX passed. */
 static void
-drained(struct whirl_stream *s, const char *data, size_t len,
-    const char *err, void *arg)
+drained(struct whirl_stream *s, const char *err, void *arg)
 {
 	(void)s;
-	(void)data;
+	(void)err;
 	(void)arg;
-	conn.drained += len;
-	if (len > 0 && err == NULL && conn.drained <= DRAIN_MAX)
-		return;
 	verbose("connection closed");
 	conn_end();
 }
 
-/* Our side is shut down: discard what the peer still sends until it
- * closes, for up to DRAIN_MS and DRAIN_MAX bytes, then close. */
+/* Our side is done: shut down after what is queued, and discard what the
+ * peer still sends until it closes, for up to DRAIN_MS and DRAIN_MAX
+ * bytes, then close (a lingering close). */
 static void
 drain(void)
 {
 	whirl_relay_free(conn.down);
 	conn.down = NULL;
-	whirl_stream_cancel_read(conn.net);	/* discarded()'s */
-	conn.drain_end = whirl_loop_now_ms(loop) + DRAIN_MS;
-	if (whirl_stream_read_until_close(conn.net, drained, NULL) == -1) {
-		verbose("connection closed");
-		conn_end();
-	}
+	whirl_stream_set_close_cb(conn.net, drained, NULL);
+	if (whirl_stream_linger(conn.net, DRAIN_MS, DRAIN_MAX) == -1)
+		drained(conn.net, NULL, NULL);
 }
 
 static void
@@ -796,7 +789,6 @@ http_head(struct whirl_stream *s, const char *data, size_t len,
 	    conn.head + len >= HTTP_HEAD_MAX)) {
 		whirl_stream_write(s, http_too_long, sizeof(http_too_long) - 1,
 		    NULL, NULL);
-		whirl_stream_shutdown(s);
 		drain();
 		return;
 	}
@@ -836,8 +828,8 @@ net_bytes(void)
 	return st.bytes_read + st.bytes_written;
 }
 
-/* Idle timeout, the end of an --http drain, or only a reason for the
- * loop to stay up (-w after the end of input waits forever). */
+/* Idle timeout, or only a reason for the loop to stay up (-w after the
+ * end of input waits forever). */
 static void
 tick(struct whirl_timer *t, void *arg)
 {
@@ -849,10 +841,7 @@ tick(struct whirl_timer *t, void *arg)
 		conn.moved = moved;
 		conn.active_ms = now;
 	}
-	if (conn.drain_end != 0 && now >= conn.drain_end) {
-		verbose("connection closed");
-		conn_end();
-	} else if (o.timeout_ms != 0 && now - conn.active_ms >= o.timeout_ms) {
+	if (o.timeout_ms != 0 && now - conn.active_ms >= o.timeout_ms) {
 		warnx("client socket: %s", strerror(ETIMEDOUT));
 		status = ETIMEDOUT;
 		conn_end();
@@ -864,8 +853,6 @@ tick_ms(void)
 {
 	uint64_t ms = o.timeout_ms != 0 ? o.timeout_ms / 8 : KEEPALIVE_MS;
 
-	if ((o.http || quit_drains()) && ms > 100)
-		ms = 100;
 	return ms < 5 ? 5 : ms;
 }
 
@@ -959,6 +946,8 @@ conn_end(void)
 	whirl_relay_free(conn.up);
 	whirl_relay_free(conn.down);
 	whirl_timer_free(conn.tick);
+	if (conn.net != NULL)	/* drained() must not come back here */
+		whirl_stream_set_close_cb(conn.net, NULL, NULL);
 	/* whirl_stream_free sends no close_notify: without it the peer sees
 	 * a truncation ("unexpected eof"), not the end. */
 	if (conn.net != NULL && whirl_stream_is_tls(conn.net)) {

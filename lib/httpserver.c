@@ -253,30 +253,17 @@ no_deadline(struct conn *c)
 
 /* Closing */
 
-static void
-discard(struct whirl_stream *s, const char *data, size_t len,
-    const char *err, void *arg)
-{
-	(void)s;
-	(void)data;
-	(void)len;
-	(void)err;
-	(void)arg;
-}
-
 /* The last response is queued: send FIN after it, then read what the
  * client still sends (so our close never resets the response away) until
- * its EOF or the linger deadline. */
+ * its EOF or the linger deadline; the stream's close frees c. */
 static void
 linger_close(struct conn *c)
 {
 	c->closing = true;
 	whirl_http1_free(c->h);
 	c->h = NULL;
-	whirl_stream_shutdown(c->s);
-	whirl_stream_cancel_read(c->s);
-	whirl_stream_read_until_close(c->s, discard, NULL);
-	deadline(c, LINGER_MS);
+	no_deadline(c);
+	whirl_stream_linger(c->s, LINGER_MS, 0);
 }
 
 static void

@@ -96,6 +96,10 @@ struct whirl_stream {
 	char *errmsg;                   /* a failure without an errno text */
 	int err;                        /* the errno it failed with, or 0 */
 
+	struct whirl_timer *linger_timer;  /* whirl_stream_linger's deadline */
+	uint64_t linger_left;           /* bytes it still drops; 0: no cap */
+	bool linger_capped;
+
 	struct whirl_stream_stats stats;
 	int depth;
 	bool closed, freed, read_eof, reading, drained;
@@ -147,6 +151,7 @@ destroy(struct whirl_stream *s)
 	event_free(s->rev);
 	event_free(s->wev);
 	whirl_timer_free(s->hs_timer);
+	whirl_timer_free(s->linger_timer);
 	SSL_free(s->ssl);
 	free(s->errmsg);
 	if (s->in != NULL)
@@ -428,6 +433,8 @@ stream_close(struct whirl_stream *s, int err)
 		SSL_shutdown(s->ssl);   /* best effort: one close_notify */
 	if (s->hs_timer != NULL)
 		whirl_timer_stop(s->hs_timer);
+	if (s->linger_timer != NULL)
+		whirl_timer_stop(s->linger_timer);
 	close_fds(s);
 	if (s->out != NULL)
 		evbuffer_drain(s->out, evbuffer_get_length(s->out));
@@ -449,23 +456,20 @@ whirl_stream_close(struct whirl_stream *s)
 	stream_close(s, 0);
 }
 
+/* Lingering close (whirl_stream_linger): what the peer still sends is
+ * dropped, so that our close does not reset the last response away. */
 static void
 linger_drop(struct whirl_stream *s, const char *data, size_t len,
     const char *err, void *arg)
 {
-	(void)s;
 	(void)data;
-	(void)len;
-	(void)err;
 	(void)arg;
-}
-
-static void
-linger_closed(struct whirl_stream *s, const char *err, void *arg)
-{
-	(void)err;
-	whirl_timer_free(arg);
-	whirl_stream_free(s);
+	if (err != NULL || !s->linger_capped)
+		return;
+	if (len > s->linger_left)
+		whirl_stream_close(s);   /* a flood: stop listening */
+	else
+		s->linger_left -= len;
 }
 
 static void
@@ -475,27 +479,44 @@ linger_expired(struct whirl_timer *t, void *arg)
 	whirl_stream_close(arg);
 }
 
-void
-whirl_stream_linger_free(struct whirl_stream *s, uint64_t timeout_ms)
+int
+whirl_stream_linger(struct whirl_stream *s, uint64_t timeout_ms,
+    uint64_t max_bytes)
 {
-	struct whirl_timer *t;
-
-	if (s->closed || s->freed) {
-		whirl_stream_free(s);
-		return;
-	}
+	if (s->closed || s->freed)
+		return -1;
+	/* Relays let go: whatever arrives now is only dropped. */
 	if (s->src_relay != NULL)
 		s->src_relay->src = NULL, s->src_relay = NULL;
 	if (s->dst_relay != NULL && s->dst_relay->pipe_bytes == 0)
 		s->dst_relay->dst = NULL, s->dst_relay = NULL;
 	s->water_cb = NULL;
-	t = whirl_timer_new(s->loop, linger_expired, s);
-	whirl_timer_start(t, timeout_ms, false);
-	whirl_stream_set_close_cb(s, linger_closed, t);
 	s->flags &= ~WHIRL_STREAM_HALF_CLOSE;
+	s->linger_left = max_bytes;
+	s->linger_capped = max_bytes > 0;
+	if (s->linger_timer == NULL)
+		s->linger_timer = whirl_timer_new(s->loop, linger_expired, s);
+	whirl_timer_start(s->linger_timer, timeout_ms, false);
 	s->rkind = READ_NONE;
 	whirl_stream_read_until_close(s, linger_drop, NULL);
 	whirl_stream_shutdown(s);
+	return 0;
+}
+
+static void
+free_when_closed(struct whirl_stream *s, const char *err, void *arg)
+{
+	(void)err;
+	(void)arg;
+	whirl_stream_free(s);
+}
+
+void
+whirl_stream_linger_free(struct whirl_stream *s, uint64_t timeout_ms)
+{
+	whirl_stream_set_close_cb(s, free_when_closed, NULL);
+	if (whirl_stream_linger(s, timeout_ms, 0) == -1)
+		whirl_stream_free(s);
 }
 
 void

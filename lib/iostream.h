@@ -136,12 +136,21 @@ int whirl_stream_shutdown(struct whirl_stream *s);
  * get whirl_err_closed, running relays finish, then the close callback
  * fires (err NULL) -- all before whirl_stream_close returns. */
 void whirl_stream_close(struct whirl_stream *s);
-/* Let the stream finish on its own, then free itself: queued output is
- * written, the write side shut down, input read and dropped until the
- * peer's EOF or timeout_ms, then the stream closes and is freed (no
- * callbacks).  The caller must not touch it again.  For a protocol that
- * ends with a last frame (a WebSocket close, an HTTP error page) whose
- * owner is going away. */
+/* Lingering close, so that closing does not reset the last bytes away (a
+ * TCP close with unread input sends RST, and the peer may drop what it
+ * had not read yet): queued output is written, the write side shut down,
+ * and what the peer still sends is read and dropped until its EOF, an
+ * error, timeout_ms, or more than max_bytes (0: no cap); then the stream
+ * closes and the close callback fires (err NULL, or the error).  A
+ * pending read is cancelled without a callback; relays reading from s
+ * let go of it.  -1 if s is already closed (its close callback has
+ * fired), else 0. */
+int whirl_stream_linger(struct whirl_stream *s, uint64_t timeout_ms,
+    uint64_t max_bytes);
+/* whirl_stream_linger, then the stream frees itself (no callbacks); the
+ * caller must not touch it again.  For a protocol that ends with a last
+ * frame (a WebSocket close, an HTTP error page) whose owner is going
+ * away. */
 void whirl_stream_linger_free(struct whirl_stream *s, uint64_t timeout_ms);
 /* Set the close callback (replacing any before); err is NULL for a clean
  * close (EOF or whirl_stream_close) and the reason for an error. */

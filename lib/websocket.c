@@ -768,28 +768,15 @@ whirl_ws_stream(const struct whirl_ws *ws)
  * Receiving
  */
 
-static void
-discard(struct whirl_stream *s, const char *data, size_t len,
-    const char *err, void *arg)
-{
-	(void)s;
-	(void)data;
-	(void)len;
-	(void)err;
-	(void)arg;
-}
-
 /* The WebSocket is over: send our FIN after what is queued, read (and
- * drop) until the peer's, which closes the stream; the timer closes it if
- * the peer never finishes. */
+ * drop) until the peer's, which closes the stream; it closes anyway once
+ * the close timeout has passed. */
 static void
 finish_tcp(struct whirl_ws *ws)
 {
 	ws->reading_done = true;
-	whirl_stream_cancel_read(ws->s);
-	whirl_stream_shutdown(ws->s);
-	whirl_stream_read_until_close(ws->s, discard, NULL);
-	timer_start(ws, ws->o.close_timeout_ms);
+	timer_stop(ws);
+	whirl_stream_linger(ws->s, ws->o.close_timeout_ms, 0);
 }
 
 /* Fail the connection: our close frame with the code, the handler told,

@@ -1090,6 +1090,111 @@ TEST(pipe_reports_a_reset_and_may_free_everything_inside)
 	finish();
 }
 
+/*
+ * Lingering close: our output and FIN leave, the peer's input is dropped,
+ * and the stream closes at the peer's EOF, the deadline or the byte cap.
+ */
+
+/* The peer of a lingering stream, 20 ms in: it must find our output, then
+ * our FIN; it sends more (dropped), then closes. */
+static void
+peer_reads_then_closes(struct whirl_timer *t, void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[64];
+
+	(void)t;
+	CHECK_EQ_INT(read(fd, buf, sizeof(buf)), 3);
+	CHECK(memcmp(buf, "bye", 3) == 0);
+	CHECK_EQ_INT(read(fd, buf, sizeof(buf)), 0);	/* our FIN */
+	CHECK_EQ_INT(write(fd, "more", 4), 4);
+	close(fd);
+}
+
+/* A fresh loop and a stream on one end of a socketpair that records its
+ * close in got. */
+static struct whirl_stream *
+closing_stream(int sv[2])
+{
+	struct whirl_stream *s;
+
+	reset();
+	pair(sv);
+	s = whirl_stream_new(loop, sv[0], 0);
+	whirl_stream_set_close_cb(s, on_close, NULL);
+	return s;
+}
+
+TEST(linger_sends_output_and_fin_then_closes_at_the_peers_eof)
+{
+	struct whirl_stream *s;
+	struct whirl_timer *t;
+	uint64_t t0;
+	int sv[2];
+
+	s = closing_stream(sv);
+	whirl_stream_read_until(s, "\n", 1, 0, on_line, NULL);
+	CHECK_EQ_INT(write(sv[1], "unread input", 12), 12);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);	/* no FIN: EAGAIN, not a hang */
+	whirl_stream_write(s, "bye", 3, NULL, NULL);
+	t0 = whirl_loop_now_ms(loop);
+	CHECK_EQ_INT(whirl_stream_linger(s, 10000, 0), 0);
+	t = whirl_timer_new(loop, peer_reads_then_closes, &sv[1]);
+	whirl_timer_start(t, 20, false);
+	whirl_loop_run(loop);
+	/* No read callback (cancelled), one clean close, long before 10 s. */
+	CHECK_EQ_STR(got, "<closed>");
+	CHECK(last_err == NULL);
+	CHECK(whirl_loop_now_ms(loop) - t0 < 5000);
+	whirl_timer_free(t);
+	whirl_stream_free(s);
+	finish();
+}
+
+TEST(linger_closes_at_its_deadline_when_the_peer_stays)
+{
+	struct whirl_stream *s;
+	uint64_t t0;
+	char buf[16];
+	int sv[2];
+
+	s = closing_stream(sv);
+	whirl_stream_write(s, "bye", 3, NULL, NULL);
+	t0 = whirl_loop_now_ms(loop);
+	CHECK_EQ_INT(whirl_stream_linger(s, 50, 0), 0);
+	whirl_loop_run(loop);
+	CHECK_EQ_STR(got, "<closed>");
+	CHECK(whirl_loop_now_ms(loop) - t0 >= 50);
+	CHECK(whirl_stream_closed(s));
+	CHECK_EQ_INT(read(sv[1], buf, sizeof(buf)), 3);
+	CHECK_EQ_INT(read(sv[1], buf, sizeof(buf)), 0);
+	whirl_stream_free(s);
+	close(sv[1]);
+	finish();
+}
+
+TEST(linger_stops_listening_past_its_byte_cap)
+{
+	static char flood[8192];
+	struct whirl_stream *s;
+	uint64_t t0;
+	int sv[2];
+
+	s = closing_stream(sv);
+	CHECK_EQ_INT(write(sv[1], flood, sizeof(flood)), (long long)sizeof(flood));
+	t0 = whirl_loop_now_ms(loop);
+	CHECK_EQ_INT(whirl_stream_linger(s, 10000, 1000), 0);
+	whirl_loop_run(loop);
+	CHECK_EQ_STR(got, "<closed>");
+	CHECK(whirl_loop_now_ms(loop) - t0 < 5000);
+	/* A closed stream cannot linger: its close callback has fired. */
+	CHECK_EQ_INT(whirl_stream_linger(s, 10, 0), -1);
+	CHECK_EQ_STR(got, "<closed>");
+	whirl_stream_free(s);
+	close(sv[1]);
+	finish();
+}
+
 int
 main(void)
 {
@@ -1124,5 +1229,8 @@ main(void)
 	RUN(relay_into_a_closed_child_input_through_the_buffer);
 	RUN(pipe_relays_both_ways_and_finishes_when_both_end);
 	RUN(pipe_reports_a_reset_and_may_free_everything_inside);
+	RUN(linger_sends_output_and_fin_then_closes_at_the_peers_eof);
+	RUN(linger_closes_at_its_deadline_when_the_peer_stays);
+	RUN(linger_stops_listening_past_its_byte_cap);
 	return unit_done();
 }
