@@ -309,52 +309,15 @@ warning(const char *fmt, ...)
  * Reading option arguments.
  */
 
-static char *
-read_all_fd(int fd, size_t *len)
-{
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	ssize_t got;
-
-	for (;;) {
-		if (n + 65536 > cap) {
-			cap = (n + 65536) * 2;
-			if ((buf = realloc(buf, cap)) == NULL)
-				err(1, NULL);
-		}
-		got = read(fd, buf + n, cap - n - 1);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-	}
-	if (got == -1) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* The contents of "@file" ("@-": stdin), or NULL with a warning (curl
  * goes on with nothing). */
 static char *
 read_at(const char *name, size_t *len)
 {
-	int fd = strcmp(name, "-") == 0 ? 0 : open(name, O_RDONLY | O_CLOEXEC);
-	char *buf;
+	char *buf = whirl_read_option_file(name, len);
 
-	if (fd == -1) {
-		warnx("Failed to open %s", name);
-		return NULL;
-	}
-	buf = read_all_fd(fd, len);
-	if (fd != 0)
-		close(fd);
 	if (buf == NULL)
-		warn("Failed to read %s", name);
+		warnx("%s", whirl_error());
 	return buf;
 }
 
@@ -484,88 +447,18 @@ add_header(const char *spec)
 	}
 }
 
-/* -F's value: up to ';', or a "quoted string" with \" and \\ escapes.
- * *sp moves past it.  The caller frees the copy. */
-static char *
-form_word(const char **sp)
-{
-	const char *s = *sp;
-	char *out = malloc(strlen(s) + 1), *w = out;
-
-	if (out == NULL)
-		err(1, NULL);
-	if (*s == '"') {
-		for (s++; *s != '\0' && *s != '"'; s++) {
-			if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-				s++;
-			*w++ = *s;
-		}
-		if (*s == '"')
-			s++;
-		s += strcspn(s, ";");
-	} else {
-		while (*s != '\0' && *s != ';')
-			*w++ = *s++;
-	}
-	*w = '\0';
-	*sp = s;
-	return out;
-}
-
 /* -F name=value, name=@file, name=<file, each with ;type= and
  * ;filename=; --form-string name=value as it is. */
 static void
 add_form(const char *arg, bool literal)
 {
-	const char *eq = strchr(arg, '='), *s;
-	char *name, *value, *type = NULL, *filename = NULL, *p, *data;
-	char kind = '=';
-	size_t len;
-
-	if (eq == NULL)
-		usage_error("bad -F '%s' (name=value)", arg);
 	if (o.form == NULL)
 		o.form = whirl_form_new();
-	name = strndup(arg, (size_t)(eq - arg));
-	s = eq + 1;
-	if (literal) {
-		whirl_form_add(o.form, name, s, strlen(s), NULL, NULL);
-		free(name);
+	if (whirl_form_add_spec(o.form, arg, literal) == 0)
 		return;
-	}
-	if (*s == '@' || *s == '<')
-		kind = *s++;
-	value = form_word(&s);
-	while (*s == ';') {
-		s++;
-		p = form_word(&s);
-		if (strncasecmp(p, "type=", 5) == 0) {
-			free(type);
-			type = strdup(p + 5);
-		} else if (strncasecmp(p, "filename=", 9) == 0) {
-			free(filename);
-			filename = strdup(p + 9);
-		}
-		free(p);        /* headers=, encoder=: not supported */
-	}
-	if (kind != '=' && strcmp(value, "-") == 0) {
-		/* stdin, read now, as curl does */
-		if ((data = read_all_fd(0, &len)) == NULL)
-			err(EXIT_READ, "stdin");
-		whirl_form_add(o.form, name, data, len, kind == '@' ?
-		    (filename != NULL ? filename : "-") : NULL, type);
-		free(data);
-	} else if (kind == '=') {
-		whirl_form_add(o.form, name, value, strlen(value), filename,
-		    type);
-	} else {
-		whirl_form_add_file(o.form, name, value, kind == '@' ?
-		    filename : "", type);
-	}
-	free(name);
-	free(value);
-	free(type);
-	free(filename);
+	if (whirl_error_errno() == EINVAL)
+		usage_error("bad -F '%s' (name=value)", arg);
+	errx(EXIT_READ, "%s", whirl_error());
 }
 
 static uint64_t

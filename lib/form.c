@@ -19,6 +19,7 @@
 #include "error.h"
 #include "form.h"
 #include "internal.h"
+#include "options.h"
 
 struct part {
 	char *name, *filename, *type;   /* filename, type may be NULL */
@@ -163,6 +164,111 @@ size_t
 whirl_form_count(const struct whirl_form *f)
 {
 	return f->n;
+}
+
+/*
+ * curl's -F syntax.
+ */
+
+/* A value: up to ';', or a "quoted string" with \" and \\ escapes (and
+ * whatever follows its closing quote up to ';' ignored).  *sp moves past
+ * it; the caller frees the copy. */
+static char *
+spec_word(const char **sp)
+{
+	const char *s = *sp;
+	char *out = whirl__xmalloc(strlen(s) + 1), *w = out;
+
+	if (*s == '"') {
+		for (s++; *s != '\0' && *s != '"'; s++) {
+			if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			*w++ = *s;
+		}
+		if (*s == '"')
+			s++;
+		s += strcspn(s, ";");
+	} else {
+		while (*s != '\0' && *s != ';')
+			*w++ = *s++;
+	}
+	*w = '\0';
+	*sp = s;
+	return out;
+}
+
+/* If p starts with key: *field becomes a copy of what follows it. */
+static void
+spec_param(const char *p, const char *key, char **field)
+{
+	size_t n = strlen(key);
+
+	if (strncasecmp(p, key, n) == 0) {
+		free(*field);
+		*field = whirl__xstrdup(p + n);
+	}
+}
+
+/* The part, once the spec is parsed: kind '=' a text value, '@' a file
+ * part, '<' a field read from a file; "-" is standard input, read now. */
+static int
+spec_add(struct whirl_form *f, const char *name, char kind,
+    const char *value, const char *filename, const char *type)
+{
+	char *data;
+	size_t len;
+
+	if (kind == '=') {
+		whirl_form_add(f, name, value, strlen(value), filename, type);
+	} else if (strcmp(value, "-") == 0) {
+		if ((data = whirl_read_option_file("-", &len)) == NULL)
+			return -1;
+		whirl_form_add(f, name, data, len, kind == '@' ?
+		    (filename != NULL ? filename : "-") : NULL, type);
+		free(data);
+	} else {
+		whirl_form_add_file(f, name, value, kind == '@' ? filename : "",
+		    type);
+	}
+	return 0;
+}
+
+int
+whirl_form_add_spec(struct whirl_form *f, const char *spec, bool literal)
+{
+	const char *eq = strchr(spec, '='), *s;
+	char *name, *value, *type = NULL, *filename = NULL, *p;
+	char kind = '=';
+	int rc;
+
+	if (eq == NULL) {
+		whirl__seterr(EINVAL, "'%s' is not name=value", spec);
+		return -1;
+	}
+	name = whirl__xmemdup(spec, (size_t)(eq - spec) + 1);
+	name[eq - spec] = '\0';
+	s = eq + 1;
+	if (literal) {
+		whirl_form_add(f, name, s, strlen(s), NULL, NULL);
+		free(name);
+		return 0;
+	}
+	if (*s == '@' || *s == '<')
+		kind = *s++;
+	value = spec_word(&s);
+	while (*s == ';') {
+		s++;
+		p = spec_word(&s);
+		spec_param(p, "type=", &type);
+		spec_param(p, "filename=", &filename);
+		free(p);	/* headers=, encoder=: not supported */
+	}
+	rc = spec_add(f, name, kind, value, filename, type);
+	free(name);
+	free(value);
+	free(type);
+	free(filename);
+	return rc;
 }
 
 /*

@@ -28,6 +28,7 @@
 #ifndef WHIRL_FORM_H
 #define WHIRL_FORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -50,6 +51,15 @@ void whirl_form_add(struct whirl_form *f, const char *name,
  * (none for a part with no filename). */
 void whirl_form_add_file(struct whirl_form *f, const char *name,
     const char *path, const char *filename, const char *type);
+/* A part as curl's -F writes it: "name=value", "name=@file" (a file
+ * part), "name=<file" (a field whose value is the file's contents), each
+ * with ";type=TYPE" and ";filename=NAME" after it; a value may be a
+ * "quoted string" with \" and \\ escapes; "@-" and "<-" read standard
+ * input now.  With literal (--form-string), everything after the first
+ * '=' is the value.  -1 with whirl_error() for a spec without '='
+ * (EINVAL) or standard input that cannot be read. */
+int whirl_form_add_spec(struct whirl_form *f, const char *spec,
+    bool literal);
 
 /* "multipart/form-data; boundary=...", for the Content-Type field. */
 const char *whirl_form_content_type(const struct whirl_form *f);

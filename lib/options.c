@@ -1,7 +1,9 @@
 /* options.c - typed values from a command line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "options.h"
@@ -72,4 +74,52 @@ whirl_parse_long(const char *s, long long min, long long max,
 	}
 	*out = v;
 	return 0;
+}
+
+/* All of fd, NUL-terminated; NULL (errno set) if a read fails. */
+static char *
+read_all_fd(int fd, size_t *len)
+{
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t got;
+
+	for (;;) {
+		if (n + 65536 > cap) {
+			cap = (n + 65536) * 2;
+			buf = whirl__xrealloc(buf, cap);
+		}
+		got = read(fd, buf + n, cap - n - 1);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	if (got == -1) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *
+whirl_read_option_file(const char *path, size_t *len)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+
+	if (fd == -1) {
+		whirl__seterrno("Failed to open %s", path);
+		return NULL;
+	}
+	buf = read_all_fd(fd, len);
+	if (buf == NULL)
+		whirl__seterrno("Failed to read %s", path);
+	if (!is_stdin)
+		close(fd);
+	return buf;
 }

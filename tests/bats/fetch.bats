@@ -591,6 +591,12 @@ fetch() {
 	assert_line --index -1 "from stdin"
 	fetch --data-raw @notafile "$P/echo"
 	assert_line --index -1 "@notafile"
+	# A file that cannot be read: a warning, and the body goes empty.
+	fetch -A t -d @/nonexistent -H @"$BATS_TEST_TMPDIR" "$P/echo"
+	assert_success
+	assert_line "Content-Length: 0"
+	assert_equal "$stderr" "whirl-fetch: Failed to open /nonexistent: No such file or directory
+whirl-fetch: Failed to read $BATS_TEST_TMPDIR: Is a directory"
 	fetch --data-urlencode 'q=a b&c' --data-urlencode '=x/y' "$P/echo"
 	assert_line --index -1 "q=a+b%26c&x%2Fy"
 	fetch -G -d a=1 --data-urlencode 'b=c d' "$P/echo"

@@ -1,5 +1,5 @@
 /* test_form.c - multipart/form-data bodies: layout, reading in pieces,
- * files read late, failures. */
+ * files read late, failures, curl's -F specs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,11 +147,110 @@ TEST(failures)
 	whirl_form_free(f);
 }
 
+/* Standard input becomes a pipe holding text (NULL: a closed fd 0);
+ * returns the old one, for stdin_restore. */
+static int
+stdin_from(const char *text)
+{
+	int saved = dup(0), p[2];
+
+	if (text == NULL) {
+		close(0);
+		return saved;
+	}
+	CHECK(pipe(p) == 0);
+	CHECK(write(p[1], text, strlen(text)) == (ssize_t)strlen(text));
+	close(p[1]);
+	dup2(p[0], 0);
+	close(p[0]);
+	return saved;
+}
+
+static void
+stdin_restore(int saved)
+{
+	dup2(saved, 0);
+	close(saved);
+}
+
+/* Both forms' bodies, the same but for their boundaries. */
+static void
+check_same_body(const struct whirl_form *a, const struct whirl_form *b)
+{
+	const char *ba = whirl_form_content_type(a) + 30;
+	const char *bb = whirl_form_content_type(b) + 30;
+	size_t la, lb, blen = strlen(ba);
+	char *x = read_all(a, 4096, &la), *y = read_all(b, 4096, &lb), *p;
+
+	CHECK(x != NULL && y != NULL);
+	CHECK_EQ_INT(la, lb);
+	for (p = x; x != NULL && (p = memmem(p, la - (size_t)(p - x), ba,
+	    blen)) != NULL; p += blen)
+		memcpy(p, bb, blen);
+	CHECK(x != NULL && y != NULL && la == lb && memcmp(x, y, la) == 0);
+	free(x);
+	free(y);
+}
+
+TEST(curl_specs)
+{
+	struct whirl_form *f = whirl_form_new(), *want = whirl_form_new();
+	char path[] = "/tmp/test_form.XXXXXX", spec[256];
+	int fd = mkstemp(path), saved;
+
+	CHECK(write(fd, "contents\n", 9) == 9);
+	close(fd);
+	CHECK_EQ_INT(whirl_form_add_spec(f, "name=value", false), 0);
+	whirl_form_add(want, "name", "value", 5, NULL, NULL);
+	CHECK_EQ_INT(whirl_form_add_spec(f,
+	    "q=\"a;b\\\"c\" ignored;type=text/x-q", false), 0);
+	whirl_form_add(want, "q", "a;b\"c", 5, NULL, "text/x-q");
+	snprintf(spec, sizeof(spec), "up=@%s;filename=up.txt;type=text/x-up",
+	    path);
+	CHECK_EQ_INT(whirl_form_add_spec(f, spec, false), 0);
+	whirl_form_add_file(want, "up", path, "up.txt", "text/x-up");
+	snprintf(spec, sizeof(spec), "up2=@%s", path);
+	CHECK_EQ_INT(whirl_form_add_spec(f, spec, false), 0);
+	whirl_form_add_file(want, "up2", path, NULL, NULL);
+	snprintf(spec, sizeof(spec), "val=<%s", path);
+	CHECK_EQ_INT(whirl_form_add_spec(f, spec, false), 0);
+	whirl_form_add_file(want, "val", path, "", NULL);
+	CHECK_EQ_INT(whirl_form_add_spec(f, "k=v;FILENAME=f.png;x=y", false),
+	    0);
+	whirl_form_add(want, "k", "v", 1, "f.png", NULL);
+	CHECK_EQ_INT(whirl_form_add_spec(f, "lit=@not;type=a", true), 0);
+	whirl_form_add(want, "lit", "@not;type=a", 11, NULL, NULL);
+	/* "-": standard input, read at once. */
+	saved = stdin_from("piped");
+	CHECK_EQ_INT(whirl_form_add_spec(f, "in=@-", false), 0);
+	stdin_restore(saved);
+	whirl_form_add(want, "in", "piped", 5, "-", NULL);
+	saved = stdin_from("more");
+	CHECK_EQ_INT(whirl_form_add_spec(f, "in2=<-", false), 0);
+	stdin_restore(saved);
+	whirl_form_add(want, "in2", "more", 4, NULL, NULL);
+	CHECK_EQ_INT(whirl_form_count(f), whirl_form_count(want));
+	check_same_body(f, want);
+	/* Failures add nothing. */
+	CHECK_EQ_INT(whirl_form_add_spec(f, "novalue", false), -1);
+	CHECK_EQ_INT(whirl_error_errno(), EINVAL);
+	CHECK_EQ_STR(whirl_error(), "'novalue' is not name=value");
+	saved = stdin_from(NULL);
+	CHECK_EQ_INT(whirl_form_add_spec(f, "in=@-", false), -1);
+	stdin_restore(saved);
+	CHECK_EQ_STR(whirl_error(), "Failed to read -: Bad file descriptor");
+	CHECK_EQ_INT(whirl_form_count(f), whirl_form_count(want));
+	unlink(path);
+	whirl_form_free(f);
+	whirl_form_free(want);
+}
+
 int
 main(void)
 {
 	RUN(layout);
 	RUN(empty);
 	RUN(failures);
+	RUN(curl_specs);
 	return unit_done();
 }

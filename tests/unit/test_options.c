@@ -1,5 +1,10 @@
-/* test_options.c - seconds, sizes and numbers from a command line. */
+/* test_options.c - seconds, sizes, numbers and @files from a command
+ * line. */
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "whirl.h"
 #include "unit.h"
@@ -71,11 +76,48 @@ TEST(numbers_within_their_range)
 	CHECK(v == 7);
 }
 
+TEST(option_files_whole_or_why_not)
+{
+	char path[] = "/tmp/test_options.XXXXXX", *b;
+	int fd = mkstemp(path), saved, p[2];
+	size_t len = 7;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, "a\0b\n", 4) == 4);
+	close(fd);
+	b = whirl_read_option_file(path, &len);
+	CHECK(b != NULL && len == 4 && memcmp(b, "a\0b\n", 5) == 0);
+	free(b);
+	/* "-" is standard input. */
+	CHECK(pipe(p) == 0);
+	CHECK(write(p[1], "from stdin", 10) == 10);
+	close(p[1]);
+	saved = dup(0);
+	dup2(p[0], 0);
+	close(p[0]);
+	b = whirl_read_option_file("-", &len);
+	CHECK(b != NULL && len == 10);
+	CHECK_EQ_STR(b, "from stdin");
+	free(b);
+	CHECK(fcntl(0, F_GETFD) == 0);	/* still open */
+	dup2(saved, 0);
+	close(saved);
+	len = 7;
+	CHECK(whirl_read_option_file("/nonexistent/x", &len) == NULL);
+	CHECK_EQ_STR(whirl_error(),
+	    "Failed to open /nonexistent/x: No such file or directory");
+	CHECK(whirl_read_option_file("/tmp", &len) == NULL);
+	CHECK_EQ_STR(whirl_error(), "Failed to read /tmp: Is a directory");
+	CHECK(len == 7);
+	unlink(path);
+}
+
 int
 main(void)
 {
 	RUN(seconds_round_up_to_milliseconds);
 	RUN(sizes_take_binary_suffixes);
 	RUN(numbers_within_their_range);
+	RUN(option_files_whole_or_why_not);
 	return unit_done();
 }
