@@ -38,6 +38,7 @@
 #define RELAY_LIMIT  (256 * 1024)   /* dst backlog that pauses a relay */
 #define SPLICE_CHUNK (256 * 1024)
 #define TLS_RECORD   (16 * 1024)    /* bytes handed to one SSL_write */
+#define PLAIN_LINGER_MS 2000        /* after the answer to plain HTTP */
 
 enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
 
@@ -1429,24 +1430,26 @@ tls_handshake_done(struct whirl_stream *s, int err)
 }
 
 /* OpenSSL read "GET /" where a record header belongs.  Say so in plain
- * text, as nginx does, instead of a bare reset: one send of a few hundred
- * bytes into a fresh socket's empty buffer, then our FIN, then what the
- * client already sent is drained so that the close is a FIN, not a RST
- * that would destroy the answer before the client reads it. */
+ * text, as nginx does, instead of a bare reset.  The answer goes out on a
+ * duplicate of the socket that lingers (whirl_stream_linger_free): when
+ * the owner closes this stream for the failed handshake, the socket
+ * stays open, and what the client still sends is read and dropped until
+ * it closes, not answered with a RST that could destroy the answer. */
 static void
 answer_plain_http(struct whirl_stream *s)
 {
-	char sink[4096];
-	int i;
+	struct whirl_stream *answer;
+	int fd;
 
 	free(s->errmsg);
 	s->errmsg = whirl__xstrdup("plain HTTP request on a TLS port");
-	(void)send(s->rfd, s->plain_reply, s->plain_reply_len,
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)shutdown(s->rfd, SHUT_WR);
-	for (i = 0; i < 16; i++)
-		if (recv(s->rfd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
-			break;
+	fd = fcntl(s->rfd, F_DUPFD_CLOEXEC, 0);
+	if (fd != -1) {
+		answer = whirl_stream_new(s->loop, fd, WHIRL_STREAM_SOCKET);
+		whirl_stream_write(answer, s->plain_reply, s->plain_reply_len,
+		    NULL, NULL);
+		whirl_stream_linger_free(answer, PLAIN_LINGER_MS);
+	}
 	errno = EPROTO;
 }
 

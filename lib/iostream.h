@@ -191,7 +191,10 @@ int whirl_stream_start_tls(struct whirl_stream *s, struct whirl_tls_ctx *ctx,
  * HTTP where a TLS ClientHello belongs, before the handshake fails and
  * the stream closes as on any failure (nginx's "400 ... plain HTTP
  * request was sent to HTTPS port").  Without it such a peer sees the
- * connection close.  `reply` is not copied: it must outlive the stream.
+ * connection close.  The reply leaves on a duplicate of the socket that
+ * lingers for up to 2 s (whirl_stream_linger_free), so what the peer
+ * still sends is dropped, not answered with a reset.  `reply` is not
+ * copied: it must outlive the stream.
  */
 void whirl_stream_set_tls_plain_reply(struct whirl_stream *s,
     const char *reply, size_t len);

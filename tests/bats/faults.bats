@@ -37,7 +37,7 @@ no_network() {
 	    "13 whirl-socket: unknown host nonexistent.invalid"
 }
 
-@test "https port: plain HTTP gets a 400 and a FIN, a stalled handshake closes at --head-timeout; service goes on" {
+@test "https port: plain HTTP gets a 400, a FIN and a lingering close; a stalled handshake closes at --head-timeout; service goes on" {
 	start_server srv whirl-serve -q --print-port -p 0 --head-timeout 1 \
 	    --tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server.key" \
 	    '/=text:fine\n'
@@ -61,6 +61,21 @@ while True:
         break
     got += part
 sys.stdout.write(got.decode() + "\n")
+# The rest of a request that comes after the answer is read and dropped
+# (a lingering close), not answered with a reset.
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+s.sendall(b"GET / HTTP/1.1\r\n")
+while s.recv(4096):
+    pass
+s.sendall(b"Host: x\r\n")
+time.sleep(0.1)
+try:
+    s.sendall(b"\r\n")   # after a reset: EPIPE or ECONNRESET
+    time.sleep(0.1)
+    print("late bytes", "dropped" if s.recv(100) == b"" else "answered")
+except OSError as e:
+    print("late bytes reset:", e)
 for what, data in (("silent", b""), ("half a hello", b"\x16\x03\x01\x00\x50\x01")):
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(10)
@@ -76,6 +91,7 @@ EOF
 	    'Server: whirl/0.1.0' 'Content-Type: text/html; charset=UTF-8' \
 	    "Content-Length: ${#page}" 'Connection: close' ''
 	assert_output "$head$page
+late bytes dropped
 silent closed
 half a hello closed"
 	run curl -sS --cacert "$CERTS/ca.pem" "https://localhost:$SRV_PORT/"
