@@ -10,8 +10,9 @@
  * in --processes workers under a supervisor (prefork.h).
  *
  * Signals: TERM or INT stops accepting, closes WebSockets with 1001 and
- * lets requests in flight finish (--shutdown-timeout); a second one stops
- * at once.  HUP reads the routes file again: new requests get the new
+ * lets requests in flight and their programs finish (--shutdown-timeout):
+ * the server's drained callback and the apps' idle callbacks say when; a
+ * second one stops at once.  HUP reads the routes file again: new requests get the new
  * routes, requests and WebSockets already running keep the old ones,
  * which are freed when the last of them ends.  USR1 reopens the access
  * log.  Exit status: 0 after a graceful stop, 1 when it cannot listen (or
@@ -41,8 +42,6 @@
 #define MAX_LISTENERS   16
 #define MAX_WORKERS     256
 #define BACKLOG         1024    /* bursts of connects (nginx: 511) */
-#define DRAIN_POLL_MS   10
-#define RETIRE_POLL_MS  100     /* how often old apps are checked */
 
 struct opts {
 	const char *address;
@@ -87,8 +86,7 @@ static struct whirl_app *app;           /* new requests go here */
 static struct whirl_app **retired;      /* replaced by HUP, still busy */
 static size_t nretired;
 static struct whirl_signal *sigs[4];
-static struct whirl_timer *drain, *retire_timer;
-static uint64_t drain_start;
+static struct whirl_timer *stop_deadline;   /* --shutdown-timeout */
 static int stops;
 
 static const char demo_page[] =
@@ -561,12 +559,12 @@ app_idle(const struct whirl_app *a)
 	return whirl_app_pending(a) == 0 && whirl_app_websockets(a) == 0;
 }
 
+/* Free the replaced apps that have nothing in flight any more. */
 static void
-on_retire_tick(struct whirl_timer *t, void *arg)
+free_idle_retired(void)
 {
 	size_t i = 0;
 
-	(void)arg;
 	while (i < nretired) {
 		if (!app_idle(retired[i])) {
 			i++;
@@ -575,8 +573,19 @@ on_retire_tick(struct whirl_timer *t, void *arg)
 		whirl_app_free(retired[i]);
 		retired[i] = retired[--nretired];
 	}
-	if (nretired == 0)
-		whirl_timer_stop(t);
+}
+
+static void maybe_stopped(void);
+
+/* An app's work in flight has ended: a replaced one may go, and a
+ * server that is stopping may be done. */
+static void
+on_app_idle(struct whirl_app *a, void *arg)
+{
+	(void)a;
+	(void)arg;
+	free_idle_retired();
+	maybe_stopped();
 }
 
 static void
@@ -596,19 +605,12 @@ reload_routes(void)
 	if (retired == NULL)
 		err(1, NULL);
 	retired[nretired++] = app;
+	whirl_app_set_idle_cb(app, loop, on_app_idle, NULL);
 	app = a;
-	whirl_timer_start(retire_timer, RETIRE_POLL_MS, true);
+	if (stops > 0)
+		whirl_app_set_idle_cb(app, loop, on_app_idle, NULL);
+	free_idle_retired();
 	whirl_log_info("SIGHUP: routes reloaded from %s", o.routes_file);
-}
-
-static size_t
-websockets_open(void)
-{
-	size_t i, n = whirl_app_websockets(app);
-
-	for (i = 0; i < nretired; i++)
-		n += whirl_app_websockets(retired[i]);
-	return n;
 }
 
 /*
@@ -683,19 +685,40 @@ listen_all(void)
 static void
 stop_now(void)
 {
-	whirl_timer_stop(drain);
+	whirl_timer_stop(stop_deadline);
 	whirl_loop_stop(loop);
 }
 
 static void
-on_drain_tick(struct whirl_timer *t, void *arg)
+on_stop_deadline(struct whirl_timer *t, void *arg)
 {
 	(void)t;
 	(void)arg;
-	if ((whirl_httpserver_connections(srv) == 0 &&
-	    websockets_open() == 0) ||
-	    whirl_loop_now_ms(loop) - drain_start >= o.shutdown_ms)
-		stop_now();
+	stop_now();
+}
+
+/* Stopping: done once no connection is left and no app has work in
+ * flight (a handler, a program, a WebSocket). */
+static void
+maybe_stopped(void)
+{
+	size_t i;
+
+	if (stops == 0 || whirl_httpserver_connections(srv) > 0 ||
+	    !app_idle(app))
+		return;
+	for (i = 0; i < nretired; i++)
+		if (!app_idle(retired[i]))
+			return;
+	stop_now();
+}
+
+static void
+on_drained(struct whirl_httpserver *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+	maybe_stopped();
 }
 
 static void
@@ -722,11 +745,12 @@ on_stop_signal(int signo)
 		stop_now();
 		return;
 	}
+	whirl_httpserver_set_drained_cb(srv, on_drained, NULL);
+	whirl_app_set_idle_cb(app, loop, on_app_idle, NULL);
 	whirl_httpserver_stop_accepting(srv);
 	close_websockets();
-	drain_start = whirl_loop_now_ms(loop);
-	whirl_timer_start(drain, DRAIN_POLL_MS, true);
-	on_drain_tick(drain, NULL);
+	whirl_timer_start(stop_deadline, o.shutdown_ms, false);
+	maybe_stopped();
 }
 
 static void
@@ -758,8 +782,11 @@ serve_cleanup(void)
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		whirl_signal_free(sigs[i]);
-	whirl_timer_free(drain);
-	whirl_timer_free(retire_timer);
+	/* No more idle calls: the apps are freed below, not there. */
+	whirl_app_set_idle_cb(app, loop, NULL, NULL);
+	for (i = 0; i < nretired; i++)
+		whirl_app_set_idle_cb(retired[i], loop, NULL, NULL);
+	whirl_timer_free(stop_deadline);
 	whirl_httpserver_free(srv);
 	whirl_app_drop_websockets(app);
 	for (i = 0; i < nretired; i++)
@@ -799,8 +826,7 @@ serve(int index, void *arg)
 		if ((sigs[i] = whirl_signal_new(loop, handled[i], on_signal,
 		    NULL)) == NULL)
 			errx(1, "%s", whirl_error());
-	drain = whirl_timer_new(loop, on_drain_tick, NULL);
-	retire_timer = whirl_timer_new(loop, on_retire_tick, NULL);
+	stop_deadline = whirl_timer_new(loop, on_stop_deadline, NULL);
 	if (whirl_loop_run(loop) == -1)
 		errx(1, "%s", whirl_error());
 	serve_cleanup();

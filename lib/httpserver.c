@@ -99,6 +99,9 @@ struct whirl_httpserver {
 	char date_line[48];
 	time_t date_at;
 	bool stopping;
+	whirl_httpserver_drained_cb drained_cb;
+	void *drained_arg;
+	struct whirl_timer *drained_timer;  /* tells drained_cb next turn */
 };
 
 static void conn_free(struct conn *c);
@@ -288,7 +291,8 @@ conn_free(struct conn *c)
 		srv->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	srv->nconns--;
+	if (--srv->nconns == 0 && srv->drained_timer != NULL)
+		whirl_timer_start(srv->drained_timer, 0, false);
 	whirl_http1_free(c->h);
 	whirl_timer_free(c->timer);
 	whirl_stream_free(c->s);
@@ -591,6 +595,7 @@ whirl_httpserver_free(struct whirl_httpserver *srv)
 	whirl_tcpserver_free(srv->tcp);
 	while (srv->conns != NULL)
 		conn_free(srv->conns);
+	whirl_timer_free(srv->drained_timer);
 	free(srv);
 }
 
@@ -639,6 +644,31 @@ size_t
 whirl_httpserver_connections(const struct whirl_httpserver *srv)
 {
 	return srv->nconns;
+}
+
+static void
+drained_due(struct whirl_timer *t, void *arg)
+{
+	struct whirl_httpserver *srv = arg;
+
+	(void)t;
+	if (srv->nconns == 0)
+		srv->drained_cb(srv, srv->drained_arg);
+}
+
+void
+whirl_httpserver_set_drained_cb(struct whirl_httpserver *srv,
+    whirl_httpserver_drained_cb cb, void *arg)
+{
+	srv->drained_cb = cb;
+	srv->drained_arg = arg;
+	if (cb == NULL) {
+		whirl_timer_free(srv->drained_timer);
+		srv->drained_timer = NULL;
+	} else if (srv->drained_timer == NULL) {
+		srv->drained_timer = whirl_timer_new(srv->loop, drained_due,
+		    srv);
+	}
 }
 
 /* Request accessors */

@@ -76,6 +76,13 @@ int whirl_httpserver_port(const struct whirl_httpserver *srv);
  * connections finish their current request and close. */
 void whirl_httpserver_stop_accepting(struct whirl_httpserver *srv);
 size_t whirl_httpserver_connections(const struct whirl_httpserver *srv);
+/* Told on a later turn each time the last open connection has closed
+ * (after stop_accepting: the server has drained).  The server may be
+ * freed inside.  cb NULL: no more calls. */
+typedef void (*whirl_httpserver_drained_cb)(struct whirl_httpserver *srv,
+    void *arg);
+void whirl_httpserver_set_drained_cb(struct whirl_httpserver *srv,
+    whirl_httpserver_drained_cb cb, void *arg);
 
 /* The request */
 const char *whirl_request_method(const struct whirl_request *req);

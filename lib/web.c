@@ -114,6 +114,9 @@ struct whirl_app {
 	size_t nfree;
 	size_t nws;                     /* open wsconns, all routes */
 	size_t nhandlers;               /* unfinished */
+	whirl_app_idle_cb idle_cb;
+	void *idle_arg;
+	struct whirl_timer *idle_timer; /* tells idle_cb on the next turn */
 };
 
 struct cap {
@@ -667,6 +670,8 @@ whirl_app_free(struct whirl_app *app)
 
 	if (app == NULL)
 		return;
+	whirl_timer_free(app->idle_timer);
+	app->idle_timer = NULL;	/* routes' programs end below */
 	for (i = 0; i < app->n; i++)
 		route_free(app->routes[i]);
 	free(app->routes);
@@ -1055,6 +1060,7 @@ handler_release(struct whirl_handler *h)
 	struct whirl_app *app = h->app;
 
 	app->nhandlers--;
+	whirl__app_work_ended(app);
 	if (h->z != NULL) {
 		deflateEnd(h->z);
 		free(h->z);
@@ -2092,6 +2098,7 @@ conn_free(struct wsconn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	r->app->nws--;
+	whirl__app_work_ended(r->app);
 	if ((x = exec_of(c)) != NULL)
 		whirl__prog_free(x->p);     /* SIGTERM unless over */
 	whirl_ws_free(c->ws);
@@ -2423,6 +2430,38 @@ whirl_app_websockets(const struct whirl_app *app)
 	return app->nws;
 }
 
+static void
+idle_due(struct whirl_timer *t, void *arg)
+{
+	struct whirl_app *app = arg;
+
+	(void)t;
+	if (app->idle_cb != NULL && whirl_app_pending(app) == 0 &&
+	    app->nws == 0)
+		app->idle_cb(app, app->idle_arg);
+}
+
+void
+whirl__app_work_ended(struct whirl_app *app)
+{
+	if (app->idle_timer != NULL && app->nhandlers == 0 && app->nws == 0)
+		whirl_timer_start(app->idle_timer, 0, false);
+}
+
+void
+whirl_app_set_idle_cb(struct whirl_app *app, struct whirl_loop *loop,
+    whirl_app_idle_cb cb, void *arg)
+{
+	app->idle_cb = cb;
+	app->idle_arg = arg;
+	if (cb == NULL) {
+		whirl_timer_free(app->idle_timer);
+		app->idle_timer = NULL;
+	} else if (app->idle_timer == NULL) {
+		app->idle_timer = whirl_timer_new(loop, idle_due, app);
+	}
+}
+
 size_t
 whirl_app_pending(const struct whirl_app *app)
 {
@@ -2539,7 +2578,7 @@ whirl_app_add_route(struct whirl_app *app, const char *route,
 		break;
 	case WHIRL_ROUTE_EXEC:
 	case WHIRL_ROUTE_CGI:
-		r->exec = whirl__exec_new(spec.kind == WHIRL_ROUTE_CGI,
+		r->exec = whirl__exec_new(app, spec.kind == WHIRL_ROUTE_CGI,
 		    spec.arg, r->pattern, opts);
 		r->kind = R_HANDLER;
 		r->cb = whirl__exec_serve;

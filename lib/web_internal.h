@@ -45,10 +45,14 @@ struct whirl__exec;
 
 /* The state of an exec: (cgi false) or cgi: route running command;
  * pattern is borrowed from the route and outlives it. */
-struct whirl__exec *whirl__exec_new(bool cgi, const char *command,
-    const char *pattern, const struct whirl_route_opts *opts);
+struct whirl__exec *whirl__exec_new(struct whirl_app *app, bool cgi,
+    const char *command, const char *pattern,
+    const struct whirl_route_opts *opts);
 /* The route's callback; arg is its whirl__exec. */
 void whirl__exec_serve(struct whirl_handler *h, void *arg);
+/* Some of the app's work in flight is over (web.c): its idle callback
+ * is due if none is left. */
+void whirl__app_work_ended(struct whirl_app *app);
 /* Programs started and not yet over (reaped, pipes at their end). */
 size_t whirl__exec_running(const struct whirl__exec *x);
 /* Free the route's state: programs still running get SIGTERM and are

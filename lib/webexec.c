@@ -547,6 +547,7 @@ whirl__cgi_head_parse(const char *block, size_t len, int *status,
 struct run;
 
 struct whirl__exec {
+	struct whirl_app *app;
 	char *command;
 	const char *pattern;
 	char *ctype;                    /* without a CGI Content-Type too */
@@ -573,11 +574,12 @@ struct run {
 };
 
 struct whirl__exec *
-whirl__exec_new(bool cgi, const char *command, const char *pattern,
-    const struct whirl_route_opts *opts)
+whirl__exec_new(struct whirl_app *app, bool cgi, const char *command,
+    const char *pattern, const struct whirl_route_opts *opts)
 {
 	struct whirl__exec *x = whirl__xcalloc(1, sizeof(*x));
 
+	x->app = app;
 	x->cgi = cgi;
 	x->command = whirl__xstrdup(command);
 	x->pattern = pattern;
@@ -611,6 +613,7 @@ run_free(struct run *r)
 	whirl_headers_free(r->fields);
 	free(r->head);
 	free(r);
+	whirl__app_work_ended(x->app);
 }
 
 void

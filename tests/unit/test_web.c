@@ -1279,19 +1279,34 @@ wsc_open(struct wsclient *c, const char *path, bool deflate)
 	    c) != NULL);
 }
 
+static int idle_calls;
+
+/* The app's idle callback: nothing in flight, so the test goes on. */
 static void
-until_no_websockets(struct whirl_timer *t, void *arg)
+on_idle_stop(struct whirl_app *app, void *arg)
 {
-	if (whirl_app_websockets(arg) == 0)
-		whirl_loop_stop(loop);
-	else
-		whirl_timer_start(t, 5, false);
+	(void)arg;
+	idle_calls++;
+	CHECK_EQ_INT(whirl_app_websockets(app), 0);
+	CHECK_EQ_INT(whirl_app_pending(app), 0);
+	whirl_loop_stop(loop);
+}
+
+/* Run until the app says it is idle (or a guard stops the loop). */
+static void
+until_idle(struct whirl_app *app)
+{
+	idle_calls = 0;
+	whirl_app_set_idle_cb(app, loop, on_idle_stop, NULL);
+	whirl_loop_run(loop);
+	whirl_app_set_idle_cb(app, loop, NULL, NULL);
+	CHECK_EQ_INT(idle_calls, 1);
 }
 
 TEST(websocket_routes_echo_exec_broadcast_and_going_away)
 {
 	struct whirl_app *app = whirl_app_new();
-	struct whirl_timer *guard, *poll;
+	struct whirl_timer *guard;
 	struct wsclient e, x, b1, b2, bad;
 	static char big[3000], want[3010];
 	char allow[64];
@@ -1355,12 +1370,9 @@ TEST(websocket_routes_echo_exec_broadcast_and_going_away)
 	CHECK_EQ_STR(e.reason, "bye");
 	CHECK_EQ_INT(b1.code, 1001);
 	CHECK_EQ_INT(b2.code, 1001);
-	poll = whirl_timer_new(loop, until_no_websockets, app);
-	whirl_timer_start(poll, 0, false);
-	whirl_loop_run(loop);
+	until_idle(app);
 	CHECK_EQ_INT(whirl_app_websockets(app), 0);
 
-	whirl_timer_free(poll);
 	whirl_timer_free(guard);
 	whirl_httpserver_free(srv);
 	whirl_loop_run(loop);
@@ -1372,7 +1384,7 @@ TEST(websocket_routes_echo_exec_broadcast_and_going_away)
 TEST(websocket_exec_killed_when_the_client_leaves)
 {
 	struct whirl_app *app = whirl_app_new();
-	struct whirl_timer *guard, *poll;
+	struct whirl_timer *guard;
 	struct wsclient x, e;
 
 	whirl_app_add_route(app, "/run=ws-exec:echo ready; exec sleep 60",
@@ -1390,9 +1402,7 @@ TEST(websocket_exec_killed_when_the_client_leaves)
 	whirl_ws_close(x.ws, 1000, "");
 	ws_wait(1);
 	CHECK_EQ_INT(x.code, 1000);
-	poll = whirl_timer_new(loop, until_no_websockets, app);
-	whirl_timer_start(poll, 0, false);
-	whirl_loop_run(loop);
+	until_idle(app);
 	CHECK_EQ_INT(whirl_app_websockets(app), 0);
 
 	wsc_open(&e, "/echo", false);
@@ -1403,7 +1413,6 @@ TEST(websocket_exec_killed_when_the_client_leaves)
 	ws_wait(1);
 	CHECK_EQ_INT(e.code, 1006);
 
-	whirl_timer_free(poll);
 	whirl_timer_free(guard);
 	whirl_httpserver_free(srv);
 	whirl_loop_run(loop);
@@ -1622,6 +1631,145 @@ TEST(pending_counts_handlers_and_programs_in_flight)
 	whirl_app_free(app);
 }
 
+/* Idle comes once the last handler has finished and the last program
+ * has ended, not before. */
+static void
+ignore_reply(struct whirl_stream *s, const char *data, size_t len,
+    const char *err, void *arg)
+{
+	(void)s;
+	(void)data;
+	(void)len;
+	(void)err;
+	(void)arg;
+}
+
+static void
+on_client(struct whirl_connect *c, struct whirl_stream *s, int errnum,
+    const char *err, void *arg)
+{
+	struct whirl_stream **out = arg;
+
+	(void)c;
+	(void)errnum;
+	CHECK(err == NULL && s != NULL);
+	*out = s;
+	whirl_stream_write(s, request_text, strlen(request_text), NULL, NULL);
+	whirl_stream_read_until_close(s, ignore_reply, NULL);
+}
+
+static void
+hang_up(struct whirl_timer *t, void *arg)
+{
+	struct whirl_stream **s = arg;
+
+	(void)t;
+	whirl_stream_free(*s);
+	*s = NULL;
+}
+
+/* Send request; with leave_ms, hang up that long after connecting. */
+static void
+ask_and_wait_until_idle(struct whirl_app *app, const char *request,
+    uint64_t leave_ms)
+{
+	struct whirl_stream *s = NULL;
+	struct whirl_timer *t = whirl_timer_new(loop, hang_up, &s);
+	struct whirl_addr a;
+
+	request_text = request;
+	whirl_addr_parse_literal("127.0.0.1", whirl_httpserver_port(srv),
+	    AF_INET, &a);
+	whirl_tcp_connect(loop, (struct sockaddr *)&a.ss, a.len, NULL,
+	    on_client, &s);
+	if (leave_ms > 0)
+		whirl_timer_start(t, leave_ms, false);
+	until_idle(app);
+	whirl_timer_free(t);
+	whirl_stream_free(s);
+}
+
+TEST(idle_callback_once_handlers_and_programs_are_over)
+{
+	struct whirl_app *app = whirl_app_new();
+	struct whirl_timer *guard;
+
+	whirl_app_add(app, NULL, "/later", later, NULL);
+	whirl_app_add_route(app, "/prog=exec:sleep 0.1; echo done", NULL);
+	whirl_app_add_route(app, "/slow=exec:exec sleep 30", NULL);
+	loop = whirl_loop_new();
+	srv = whirl_httpserver_new(loop, NULL, whirl_app_handle, app);
+	CHECK(whirl_httpserver_listen(srv, "127.0.0.1", 0, AF_INET, 0) > 0);
+	guard = whirl_timer_new(loop, on_guard, NULL);
+	whirl_timer_start(guard, 10000, false);
+	ask_and_wait_until_idle(app, "GET /later HTTP/1.1\r\nHost: x" CLOSE,
+	    0);
+	ask_and_wait_until_idle(app, "GET /prog HTTP/1.1\r\nHost: x" CLOSE,
+	    0);
+	/* The client leaves: its handler is over at once, its program only
+	 * once it has been stopped and reaped. */
+	ask_and_wait_until_idle(app, "GET /slow HTTP/1.1\r\nHost: x" CLOSE,
+	    100);
+	whirl_timer_free(guard);
+	whirl_httpserver_free(srv);
+	whirl_loop_run(loop);
+	whirl_app_free(app);
+	whirl_loop_free(loop);
+}
+
+static int drained_calls;
+
+static void
+on_drained_stop(struct whirl_httpserver *s, void *arg)
+{
+	(void)arg;
+	drained_calls++;
+	CHECK_EQ_INT(whirl_httpserver_connections(s), 0);
+	whirl_loop_stop(loop);
+}
+
+static void
+stop_accepting_now(struct whirl_timer *t, void *arg)
+{
+	(void)t;
+	whirl_httpserver_stop_accepting(arg);
+}
+
+/* A keep-alive request in flight when the server stops accepting: it is
+ * answered, its connection closes, and then the server says it drained. */
+TEST(server_tells_when_it_has_drained)
+{
+	struct whirl_app *app = whirl_app_new();
+	struct whirl_timer *guard, *stop;
+	struct whirl_stream *s = NULL;
+	struct whirl_addr a;
+
+	whirl_app_add(app, NULL, "/later", later, NULL);
+	loop = whirl_loop_new();
+	srv = whirl_httpserver_new(loop, NULL, whirl_app_handle, app);
+	CHECK(whirl_httpserver_listen(srv, "127.0.0.1", 0, AF_INET, 0) > 0);
+	whirl_httpserver_set_drained_cb(srv, on_drained_stop, NULL);
+	guard = whirl_timer_new(loop, on_guard, NULL);
+	whirl_timer_start(guard, 10000, false);
+	stop = whirl_timer_new(loop, stop_accepting_now, srv);
+	whirl_timer_start(stop, 5, false);
+	request_text = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n";
+	whirl_addr_parse_literal("127.0.0.1", whirl_httpserver_port(srv),
+	    AF_INET, &a);
+	whirl_tcp_connect(loop, (struct sockaddr *)&a.ss, a.len, NULL,
+	    on_client, &s);
+	drained_calls = 0;
+	whirl_loop_run(loop);
+	CHECK_EQ_INT(drained_calls, 1);
+	whirl_stream_free(s);
+	whirl_timer_free(stop);
+	whirl_timer_free(guard);
+	whirl_httpserver_free(srv);
+	whirl_loop_run(loop);
+	whirl_app_free(app);
+	whirl_loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -1651,5 +1799,7 @@ main(void)
 	RUN(websocket_exec_killed_when_the_client_leaves);
 	RUN(exec_and_cgi_answer_by_their_program);
 	RUN(pending_counts_handlers_and_programs_in_flight);
+	RUN(idle_callback_once_handlers_and_programs_are_over);
+	RUN(server_tells_when_it_has_drained);
 	return unit_done();
 }
