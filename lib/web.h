@@ -59,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct whirl_loop;
 struct whirl_request;
 struct whirl_headers;
 struct whirl_args;
