@@ -1267,35 +1267,6 @@ on_debug(struct whirl_fetch *f, enum whirl_fetch_debug kind,
 	}
 }
 
-static int
-exit_status(enum whirl_fetch_error e)
-{
-	static const int codes[] = {
-		[WHIRL_FETCH_OK] = 0,
-		[WHIRL_FETCH_UNSUPPORTED] = 1,
-		[WHIRL_FETCH_BAD_URL] = 3,
-		[WHIRL_FETCH_PROXY_RESOLVE] = 5,
-		[WHIRL_FETCH_RESOLVE] = 6,
-		[WHIRL_FETCH_CONNECT] = 7,
-		[WHIRL_FETCH_WEIRD_REPLY] = 8,
-		[WHIRL_FETCH_PARTIAL] = 18,
-		[WHIRL_FETCH_READ] = 26,
-		[WHIRL_FETCH_TIMEOUT] = 28,
-		[WHIRL_FETCH_TLS] = 35,
-		[WHIRL_FETCH_TOO_MANY_REDIRECTS] = 47,
-		[WHIRL_FETCH_EMPTY_REPLY] = 52,
-		[WHIRL_FETCH_SEND] = 55,
-		[WHIRL_FETCH_RECV] = 56,
-		[WHIRL_FETCH_CERT] = 60,
-		[WHIRL_FETCH_DECODE] = 61,
-		[WHIRL_FETCH_TOO_LARGE] = 63,
-		[WHIRL_FETCH_REWIND] = 65,
-		[WHIRL_FETCH_ABORTED] = 42,
-	};
-
-	return (size_t)e < sizeof(codes) / sizeof(codes[0]) ? codes[e] : 1;
-}
-
 /* -w's output for a transfer: stdout's part, then stderr's. */
 static void
 write_out(const struct whirl_http_response *r, const struct xfer *x,
@@ -1495,7 +1466,7 @@ on_done(struct whirl_fetch *f, const struct whirl_http_response *r,
 	struct xfer *x = arg;
 	const char *msg = r->error_msg;
 	char buf[600];
-	int code = exit_status(r->error);
+	int code = whirl_fetch_error_code(r->error);
 	bool http_fail = x->failed_http && (r->error == WHIRL_FETCH_OK ||
 	    r->error == WHIRL_FETCH_ABORTED);
 

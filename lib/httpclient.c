@@ -1525,6 +1525,35 @@ gone(struct whirl_fetch *f)
 	return true;
 }
 
+int
+whirl_fetch_error_code(enum whirl_fetch_error e)
+{
+	static const int codes[] = {
+		[WHIRL_FETCH_OK] = 0,
+		[WHIRL_FETCH_UNSUPPORTED] = 1,
+		[WHIRL_FETCH_BAD_URL] = 3,
+		[WHIRL_FETCH_PROXY_RESOLVE] = 5,
+		[WHIRL_FETCH_RESOLVE] = 6,
+		[WHIRL_FETCH_CONNECT] = 7,
+		[WHIRL_FETCH_WEIRD_REPLY] = 8,
+		[WHIRL_FETCH_PARTIAL] = 18,
+		[WHIRL_FETCH_READ] = 26,
+		[WHIRL_FETCH_TIMEOUT] = 28,
+		[WHIRL_FETCH_TLS] = 35,
+		[WHIRL_FETCH_TOO_MANY_REDIRECTS] = 47,
+		[WHIRL_FETCH_EMPTY_REPLY] = 52,
+		[WHIRL_FETCH_SEND] = 55,
+		[WHIRL_FETCH_RECV] = 56,
+		[WHIRL_FETCH_CERT] = 60,
+		[WHIRL_FETCH_DECODE] = 61,
+		[WHIRL_FETCH_TOO_LARGE] = 63,
+		[WHIRL_FETCH_REWIND] = 65,
+		[WHIRL_FETCH_ABORTED] = 42,
+	};
+
+	return (size_t)e < WHIRL__ARRAY_LEN(codes) ? codes[e] : 1;
+}
+
 void
 whirl_fetch_cancel(struct whirl_fetch *f)
 {

@@ -90,6 +90,9 @@ enum whirl_fetch_error {
 	WHIRL_FETCH_REWIND,             /* 65: a streamed body cannot be resent */
 	WHIRL_FETCH_ABORTED             /* 42: a callback said stop */
 };
+/* curl's exit status for e (the number beside each above); 1 for a value
+ * not in the list. */
+int whirl_fetch_error_code(enum whirl_fetch_error e);
 
 /* What a debug callback is told: a line about the connection ("Trying
  * 127.0.0.1:8080...", without "* " or newline), or the request head as

@@ -1463,6 +1463,27 @@ make_certs(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* curl's numbers, and none forgotten: only OK is 0. */
+TEST(fetch_errors_have_curls_exit_codes)
+{
+	int e;
+
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_OK), 0);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_UNSUPPORTED), 1);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_RESOLVE), 6);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_CONNECT), 7);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_PARTIAL), 18);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_TIMEOUT), 28);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_TLS), 35);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_ABORTED), 42);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_EMPTY_REPLY), 52);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_CERT), 60);
+	CHECK_EQ_INT(whirl_fetch_error_code(WHIRL_FETCH_REWIND), 65);
+	for (e = WHIRL_FETCH_UNSUPPORTED; e <= WHIRL_FETCH_ABORTED; e++)
+		CHECK(whirl_fetch_error_code((enum whirl_fetch_error)e) != 0);
+	CHECK_EQ_INT(whirl_fetch_error_code((enum whirl_fetch_error)999), 1);
+}
+
 int
 main(void)
 {
@@ -1473,6 +1494,7 @@ main(void)
 		printf("not ok 1 - gen-test-certs failed\n1..1\n");
 		return 1;
 	}
+	RUN(fetch_errors_have_curls_exit_codes);
 	RUN(url_join_rfc3986_examples);
 	RUN(cookie_jar_reads_netscape_files);
 	RUN(cookie_jar_takes_set_cookie);
