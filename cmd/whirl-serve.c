@@ -617,21 +617,20 @@ reload_routes(void)
  * Listening, in the supervisor (or the only process).
  */
 
+/* "whirl-serve: listening on http://[::1]:8080/", a line per socket. */
 static void
 announce(int fd)
 {
 	struct whirl_addr a;
-	char host[WHIRL_ADDR_STRLEN];
-	bool v6;
+	char where[WHIRL_ADDR_STRLEN];
 
 	a.len = sizeof(a.ss);
 	if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) == -1)
 		err(EXIT_LISTEN, "getsockname");
-	whirl_addr_host((struct sockaddr *)&a.ss, a.len, host, sizeof(host));
-	v6 = a.ss.ss_family == AF_INET6;
-	fprintf(stderr, "%s: listening on %s://%s%s%s:%d/\n",
+	fprintf(stderr, "%s: listening on %s://%s/\n",
 	    program_invocation_short_name, tls != NULL ? "https" : "http",
-	    v6 ? "[" : "", host, v6 ? "]" : "", whirl_fd_local_port(fd));
+	    whirl_addr_format((struct sockaddr *)&a.ss, a.len, where,
+	    sizeof(where)));
 }
 
 static int
