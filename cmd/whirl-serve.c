@@ -553,12 +553,6 @@ on_request(struct whirl_request *req, void *arg)
 	whirl_app_handle(req, app);
 }
 
-static bool
-app_idle(const struct whirl_app *a)
-{
-	return whirl_app_pending(a) == 0 && whirl_app_websockets(a) == 0;
-}
-
 /* Free the replaced apps that have nothing in flight any more. */
 static void
 free_idle_retired(void)
@@ -566,7 +560,7 @@ free_idle_retired(void)
 	size_t i = 0;
 
 	while (i < nretired) {
-		if (!app_idle(retired[i])) {
+		if (!whirl_app_idle(retired[i])) {
 			i++;
 			continue;
 		}
@@ -704,10 +698,10 @@ maybe_stopped(void)
 	size_t i;
 
 	if (stops == 0 || whirl_httpserver_connections(srv) > 0 ||
-	    !app_idle(app))
+	    !whirl_app_idle(app))
 		return;
 	for (i = 0; i < nretired; i++)
-		if (!app_idle(retired[i]))
+		if (!whirl_app_idle(retired[i]))
 			return;
 	stop_now();
 }

@@ -2436,8 +2436,7 @@ idle_due(struct whirl_timer *t, void *arg)
 	struct whirl_app *app = arg;
 
 	(void)t;
-	if (app->idle_cb != NULL && whirl_app_pending(app) == 0 &&
-	    app->nws == 0)
+	if (app->idle_cb != NULL && whirl_app_idle(app))
 		app->idle_cb(app, app->idle_arg);
 }
 
@@ -2460,6 +2459,12 @@ whirl_app_set_idle_cb(struct whirl_app *app, struct whirl_loop *loop,
 	} else if (app->idle_timer == NULL) {
 		app->idle_timer = whirl_timer_new(loop, idle_due, app);
 	}
+}
+
+bool
+whirl_app_idle(const struct whirl_app *app)
+{
+	return app->nws == 0 && whirl_app_pending(app) == 0;
 }
 
 size_t

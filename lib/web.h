@@ -159,10 +159,12 @@ void whirl_app_drop_websockets(struct whirl_app *app);
  * twice.  0 when there is none: with no WebSocket either, the app may
  * then be freed (after a reload, say) without cutting anything short. */
 size_t whirl_app_pending(const struct whirl_app *app);
+/* Nothing in flight: whirl_app_pending and whirl_app_websockets are 0. */
+bool whirl_app_idle(const struct whirl_app *app);
 
 /* Told on a later turn of loop each time the app's work in flight has
- * all ended: whirl_app_pending and whirl_app_websockets are both 0 after
- * a handler finished, a program ended or a WebSocket closed.  The app
+ * all ended (whirl_app_idle) after a handler finished, a program ended or
+ * a WebSocket closed.  The app
  * may be freed inside (a server waiting to stop, an app replaced by a
  * reload).  cb NULL: no more calls. */
 typedef void (*whirl_app_idle_cb)(struct whirl_app *app, void *arg);

@@ -1289,6 +1289,7 @@ on_idle_stop(struct whirl_app *app, void *arg)
 	idle_calls++;
 	CHECK_EQ_INT(whirl_app_websockets(app), 0);
 	CHECK_EQ_INT(whirl_app_pending(app), 0);
+	CHECK(whirl_app_idle(app));
 	whirl_loop_stop(loop);
 }
 
@@ -1364,6 +1365,7 @@ TEST(websocket_routes_echo_exec_broadcast_and_going_away)
 
 	/* Going away: every open one gets 1001 and is gone. */
 	CHECK_EQ_INT(whirl_app_websockets(app), 3);
+	CHECK(!whirl_app_idle(app));
 	whirl_app_close_websockets(app, WHIRL_WS_GOING_AWAY, "bye");
 	ws_wait(3);
 	CHECK_EQ_INT(e.code, 1001);
