@@ -105,6 +105,7 @@ struct whirl_httpserver {
 };
 
 static void conn_free(struct conn *c);
+static void drained_due(struct whirl_timer *t, void *arg);
 
 /* Tornado's error page. */
 size_t
@@ -291,7 +292,7 @@ conn_free(struct conn *c)
 		srv->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	if (--srv->nconns == 0 && srv->drained_timer != NULL)
+	if (--srv->nconns == 0 && srv->drained_cb != NULL)
 		whirl_timer_start(srv->drained_timer, 0, false);
 	whirl_http1_free(c->h);
 	whirl_timer_free(c->timer);
@@ -563,6 +564,7 @@ whirl_httpserver_new(struct whirl_loop *loop,
 	struct whirl_httpserver *srv = whirl__xcalloc(1, sizeof(*srv));
 
 	srv->loop = loop;
+	srv->drained_timer = whirl_timer_new(loop, drained_due, srv);
 	if (opts != NULL)
 		srv->opts = *opts;
 	if (srv->opts.idle_ms == 0)
@@ -579,11 +581,12 @@ whirl_httpserver_new(struct whirl_loop *loop,
 	srv->cb = cb;
 	srv->arg = arg;
 	srv->tcp = whirl_tcpserver_new(loop, 0, on_accept, srv);
-	whirl_tcpserver_set_error_cb(srv->tcp, on_accept_error, srv);
 	if (srv->tcp == NULL) {
+		whirl_timer_free(srv->drained_timer);
 		free(srv);
 		return NULL;
 	}
+	whirl_tcpserver_set_error_cb(srv->tcp, on_accept_error, srv);
 	return srv;
 }
 
@@ -662,13 +665,8 @@ whirl_httpserver_set_drained_cb(struct whirl_httpserver *srv,
 {
 	srv->drained_cb = cb;
 	srv->drained_arg = arg;
-	if (cb == NULL) {
-		whirl_timer_free(srv->drained_timer);
-		srv->drained_timer = NULL;
-	} else if (srv->drained_timer == NULL) {
-		srv->drained_timer = whirl_timer_new(srv->loop, drained_due,
-		    srv);
-	}
+	if (cb == NULL)
+		whirl_timer_stop(srv->drained_timer);
 }
 
 /* Request accessors */
