@@ -462,7 +462,6 @@ whirl_headers_has_token(const struct whirl_headers *h, const char *name,
  * Percent-decoding and arguments.
  */
 
-
 long
 whirl_percent_decode(const char *in, size_t len, char *out,
     bool plus_as_space)

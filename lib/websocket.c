@@ -711,10 +711,9 @@ on_timer(struct whirl_timer *t, void *arg)
 
 	(void)t;
 	enter(ws);
-	if (ws->notified) {
-		whirl_stream_close(ws->s);
-	} else if (ws->close_sent || ws->ping_outstanding) {
-		/* The peer never answered our close, or our ping. */
+	if (ws->notified || ws->close_sent || ws->ping_outstanding) {
+		/* The peer never answered our close, or our ping (the
+		 * lingering after the end has its own timer: finish_tcp). */
 		notify_close(ws, WHIRL_WS_ABNORMAL, "");
 		if (!ws->freed)
 			whirl_stream_close(ws->s);
